@@ -1,0 +1,9 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* Declarations shared between the parts of kmmap.ko. */
+#ifndef KMMAP_H
+#define KMMAP_H
+
+int lkmc_mmap_init(void);
+void lkmc_mmap_exit(void);
+
+#endif /* KMMAP_H */

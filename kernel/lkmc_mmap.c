@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * /proc/lkmc_mmap: one zeroed page per open file, starting with "asdf".
+ *
+ * Three views of that page stay coherent because they are the same memory:
+ * read() returns the first LKMC_MSG_SIZE bytes from the file position;
+ * write() replaces up to LKMC_MSG_SIZE bytes from byte 0 whatever the file
+ * position, and consumes the whole write (the reference test relies on it);
+ * mmap() of one page at offset 0 maps the page itself through .fault.
+ *
+ *	int fd = open("/proc/lkmc_mmap", O_RDWR | O_SYNC);
+ *	char *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+ *	puts(p);					// "asdf"
+ *	__u64 phys;
+ *	ioctl(fd, LKMC_MMAP_IOC_PHYS_ADDR, &phys);	// CAP_SYS_ADMIN only
+ *
+ * Lifetime: proc_ops has no .owner. An open file cannot outlive the proc
+ * entry (remove_proc_entry() releases open files itself), but a mapping can,
+ * and its vm_ops point into this module. So every VMA holds a module
+ * reference, taken in mmap and vm_open (fork, mremap) and dropped in
+ * vm_close: rmmod fails with EBUSY while any mapping lives. The page itself
+ * lives until release(), which cannot run before the last VMA is gone since
+ * each VMA holds a reference to the file.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/capability.h>
+#include <linux/fs.h>
+#include <linux/kmmap.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/proc_fs.h>
+#include <linux/uaccess.h>
+
+#include "compat.h"
+#include "kmmap.h"
+
+#define LKMC_MMAP_NAME	"lkmc_mmap"
+/* Each opener gets a private page, so letting anyone open it is harmless. */
+#define LKMC_MMAP_MODE	0666
+/* read() and write() see only this many bytes at the start of the page. */
+#define LKMC_MSG_SIZE	4
+
+static struct proc_dir_entry *lkmc_entry;
+
+static struct page *lkmc_page(struct file *file)
+{
+	return file->private_data;
+}
+
+static void lkmc_vm_open(struct vm_area_struct *vma)
+{
+	pr_debug("vm_open %#lx-%#lx\n", vma->vm_start, vma->vm_end);
+	/* The VMA being copied already pins the module. */
+	__module_get(THIS_MODULE);
+}
+
+static void lkmc_vm_close(struct vm_area_struct *vma)
+{
+	pr_debug("vm_close %#lx-%#lx\n", vma->vm_start, vma->vm_end);
+	module_put(THIS_MODULE);
+}
+
+static vm_fault_t lkmc_vm_fault(struct vm_fault *vmf)
+{
+	struct page *page = vmf->vma->vm_private_data;
+
+	pr_debug("vm_fault pgoff %lu at %#lx\n", vmf->pgoff, vmf->address);
+	/* mmap() admits one page at offset 0; anything else does not exist. */
+	if (vmf->pgoff != 0)
+		return VM_FAULT_SIGBUS;
+
+	/* The page table's reference, dropped by the core when it unmaps. */
+	get_page(page);
+	vmf->page = page;
+	return 0;
+}
+
+static const struct vm_operations_struct lkmc_vm_ops = {
+	.open	= lkmc_vm_open,
+	.close	= lkmc_vm_close,
+	.fault	= lkmc_vm_fault,
+};
+
+static int lkmc_open(struct inode *inode, struct file *file)
+{
+	struct page *page;
+
+	/* Charged to the opener's memory cgroup: anyone may open this file. */
+	page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	if (!page)
+		return -ENOMEM;
+
+	memcpy(page_address(page), "asdf", LKMC_MSG_SIZE);
+	file->private_data = page;
+	pr_debug("open: pfn %#lx\n", page_to_pfn(page));
+	return 0;
+}
+
+static int lkmc_release(struct inode *inode, struct file *file)
+{
+	pr_debug("release\n");
+	put_page(lkmc_page(file));
+	return 0;
+}
+
+static ssize_t lkmc_read(struct file *file, char __user *buf, size_t len,
+			 loff_t *pos)
+{
+	pr_debug("read %zu at %lld\n", len, *pos);
+	return simple_read_from_buffer(buf, len, pos,
+				       page_address(lkmc_page(file)),
+				       LKMC_MSG_SIZE);
+}
+
+static ssize_t lkmc_write(struct file *file, const char __user *buf,
+			  size_t len, loff_t *pos)
+{
+	char msg[LKMC_MSG_SIZE];
+	size_t n = min(len, sizeof(msg));
+
+	pr_debug("write %zu\n", len);
+	/* Copy in first so that a bad buffer leaves the page untouched. */
+	if (copy_from_user(msg, buf, n))
+		return -EFAULT;
+
+	memcpy(page_address(lkmc_page(file)), msg, n);
+	return len;
+}
+
+static loff_t lkmc_lseek(struct file *file, loff_t offset, int whence)
+{
+	return fixed_size_llseek(file, offset, whence, LKMC_MSG_SIZE);
+}
+
+static int lkmc_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	pr_debug("mmap %lu pages at pgoff %lu\n", vma_pages(vma),
+		 vma->vm_pgoff);
+	if (vma->vm_pgoff != 0 || vma_pages(vma) != 1)
+		return -EINVAL;
+
+	/* Fails only while the module is being unloaded. */
+	if (!try_module_get(THIS_MODULE))
+		return -ENODEV;
+
+	vma->vm_ops = &lkmc_vm_ops;
+	vma->vm_private_data = lkmc_page(file);
+	kmmap_vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
+	return 0;
+}
+
+static long lkmc_ioctl(struct file *file, unsigned int cmd,
+		       unsigned long arg)
+{
+	u64 phys;
+
+	switch (cmd) {
+	case LKMC_MMAP_IOC_PHYS_ADDR:
+		/* Same rule as PFNs in /proc/<pid>/pagemap. */
+		if (!capable(CAP_SYS_ADMIN))
+			return -EPERM;
+		phys = page_to_phys(lkmc_page(file));
+		pr_debug("ioctl phys_addr %#llx\n", phys);
+		return put_user(phys, (u64 __user *)arg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct proc_ops lkmc_proc_ops = {
+	.proc_open		= lkmc_open,
+	.proc_release		= lkmc_release,
+	.proc_read		= lkmc_read,
+	.proc_write		= lkmc_write,
+	.proc_lseek		= lkmc_lseek,
+	.proc_mmap		= lkmc_mmap,
+	.proc_ioctl		= lkmc_ioctl,
+#ifdef CONFIG_COMPAT
+	.proc_compat_ioctl	= compat_ptr_ioctl,
+#endif
+};
+
+int lkmc_mmap_init(void)
+{
+	lkmc_entry = proc_create(LKMC_MMAP_NAME, LKMC_MMAP_MODE, NULL,
+				 &lkmc_proc_ops);
+	if (!lkmc_entry) {
+		pr_err("cannot create /proc/%s\n", LKMC_MMAP_NAME);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void lkmc_mmap_exit(void)
+{
+	proc_remove(lkmc_entry);
+}

@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * kmmap: share kernel memory with user space through mmap.
+ *
+ * This file only wires the module together; each interface lives in its own
+ * file:
+ *   lkmc_mmap.c  /proc/lkmc_mmap, one zeroed page per open, mapped by a
+ *                .fault handler (the classic answer, with its bugs fixed).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+
+#include "kmmap.h"
+
+static int __init kmmap_init(void)
+{
+	return lkmc_mmap_init();
+}
+
+static void __exit kmmap_exit(void)
+{
+	lkmc_mmap_exit();
+}
+
+module_init(kmmap_init);
+module_exit(kmmap_exit);
+
+MODULE_DESCRIPTION("Share kernel memory with user space through mmap");
+MODULE_AUTHOR("The kmmap authors");
+MODULE_LICENSE("GPL");
+MODULE_VERSION("0.1.0");

@@ -1,0 +1,24 @@
+// The native addon's raw surface, typed in one place. Nothing here validates:
+// lib/ checks every argument before it reaches these functions.
+import * as path from 'node:path';
+
+export interface NativeBinding {
+  /** mmap(2); returns an external ArrayBuffer over the mapped memory. */
+  map(fd: number, length: number, offset: bigint, prot: number, flags: number): ArrayBuffer;
+  /** Detaches the ArrayBuffer, then munmap(2). false if it was already detached. */
+  unmap(buffer: ArrayBuffer): boolean;
+  /** Address of the first byte of a buffer or view. */
+  addressOf(buffer: ArrayBuffer | ArrayBufferView): bigint;
+  /** sysconf(_SC_PAGESIZE). */
+  readonly pageSize: number;
+  /** pread(2) of pagemap entries starting at page index `firstPage`; returns entries read. */
+  readPagemap(fd: number, firstPage: number, out: BigUint64Array): number;
+  /** ioctl(2) with `arg` (or NULL) as the argument pointer. */
+  ioctl(fd: number, request: number, arg: Uint8Array | null): number;
+}
+
+// node-gyp-build finds build/Release or a prebuild for this platform.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const load = require('node-gyp-build') as (dir: string) => NativeBinding;
+
+export const native: NativeBinding = load(path.join(__dirname, '..'));

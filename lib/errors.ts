@@ -1,0 +1,85 @@
+// Errors in the shapes Node users already know: system errors like fs's
+// (code, errno, syscall, path) and argument errors like Node's own
+// (TypeError / RangeError with ERR_* codes). Messages end with what to do.
+import { inspect } from 'node:util';
+
+/** An error from a system call, shaped like Node's fs errors. */
+export interface SystemError extends Error {
+  code: string;
+  errno: number;
+  syscall: string;
+  path?: string;
+  fd?: number;
+}
+
+/** An error with a kmmap- or Node-style code. */
+export interface CodedError extends Error {
+  code: string;
+}
+
+function isNativeSystemError(err: unknown): err is SystemError {
+  return err instanceof Error && typeof (err as SystemError).errno === 'number' &&
+    typeof (err as SystemError).syscall === 'string';
+}
+
+/**
+ * Adds the file (path or fd) and a hint to a system error from the addon,
+ * as `EINVAL: invalid argument, mmap '/proc/lkmc_mmap'. <hint>`.
+ * Anything else is returned unchanged.
+ */
+export function withContext(
+  err: unknown,
+  target: { path?: string | undefined; fd?: number | undefined },
+  hint?: (code: string) => string | undefined,
+): unknown {
+  if (!isNativeSystemError(err)) return err;
+  const name = target.path !== undefined ? `'${target.path}'` : target.fd !== undefined ? `fd ${target.fd}` : '';
+  const extra = hint?.(err.code);
+  err.message = `${err.message}${name ? ` ${name}` : ''}${extra ? `. ${extra}` : ''}`;
+  if (target.path !== undefined) err.path = target.path;
+  if (target.fd !== undefined) err.fd = target.fd;
+  return err;
+}
+
+/** A system error made on the JavaScript side (e.g. EISDIR found by fstat). */
+export function systemError(code: string, errno: number, syscall: string, description: string, path?: string, hint?: string): SystemError {
+  const where = path !== undefined ? ` '${path}'` : '';
+  const err = new Error(`${code}: ${description}, ${syscall}${where}${hint ? `. ${hint}` : ''}`) as SystemError;
+  err.code = code;
+  err.errno = -errno;
+  err.syscall = syscall;
+  if (path !== undefined) err.path = path;
+  return err;
+}
+
+export function codedError(code: string, message: string): CodedError {
+  const err = new Error(message) as CodedError;
+  err.code = code;
+  return err;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'function') return `function ${value.name || '<anonymous>'}`;
+  if (typeof value === 'object') return `an instance of ${value.constructor?.name ?? 'Object'}`;
+  return `type ${typeof value} (${inspect(value)})`;
+}
+
+export function invalidArgType(name: string, expected: string, actual: unknown): TypeError & CodedError {
+  const err = new TypeError(`The "${name}" argument must be ${expected}. Received ${describe(actual)}`) as TypeError & CodedError;
+  err.code = 'ERR_INVALID_ARG_TYPE';
+  return err;
+}
+
+export function invalidArgValue(name: string, actual: unknown, reason: string): TypeError & CodedError {
+  const err = new TypeError(`The argument '${name}' ${reason}. Received ${inspect(actual)}`) as TypeError & CodedError;
+  err.code = 'ERR_INVALID_ARG_VALUE';
+  return err;
+}
+
+export function outOfRange(name: string, range: string, actual: unknown): RangeError & CodedError {
+  const err = new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${inspect(actual)}`) as RangeError & CodedError;
+  err.code = 'ERR_OUT_OF_RANGE';
+  return err;
+}

@@ -1,0 +1,11 @@
+/**
+ * kmmap: map files, devices and kernel buffers into Node.js as zero-copy
+ * Buffers, and see where they live in physical memory.
+ */
+export { map, Mapping, PAGE_SIZE } from './mapping';
+export type { Access, MapOptions, PathLike } from './mapping';
+export * as pagemap from './pagemap';
+export type { PagemapEntry, PagemapOptions } from './pagemap';
+export { ioctl, ioctlNumbers, KMMAP_IOC_MAGIC, LKMC_MMAP_IOC_PHYS_ADDR } from './ioctl';
+export { LKMC_MMAP_PATH, lkmcPhysicalAddress } from './lkmc';
+export type { CodedError, SystemError } from './errors';

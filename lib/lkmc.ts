@@ -1,0 +1,19 @@
+// /proc/lkmc_mmap, the module's one-page-per-open interface.
+import { ioctl, LKMC_MMAP_IOC_PHYS_ADDR } from './ioctl';
+
+/** Where the kmmap module puts its one-page-per-open file. */
+export const LKMC_MMAP_PATH = '/proc/lkmc_mmap';
+
+/**
+ * The physical address of the page behind an open /proc/lkmc_mmap fd, as
+ * the kernel sees it. Needs CAP_SYS_ADMIN (the rule pagemap applies to PFNs).
+ */
+export function lkmcPhysicalAddress(fd: number): bigint {
+  const out = new Uint8Array(8);
+  ioctl(fd, LKMC_MMAP_IOC_PHYS_ADDR, out, (code) => {
+    if (code === 'EPERM') return 'Reading physical addresses needs CAP_SYS_ADMIN (run as root)';
+    if (code === 'ENOTTY') return `This fd is not ${LKMC_MMAP_PATH}`;
+    return undefined;
+  });
+  return Buffer.from(out.buffer).readBigUInt64LE(0);
+}
