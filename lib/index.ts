@@ -2,7 +2,7 @@
  * kmmap: map files, devices and kernel buffers into Node.js as zero-copy
  * Buffers, and see where they live in physical memory.
  */
-export { map, Mapping, PAGE_SIZE } from './mapping';
+export { addressOf, map, Mapping, PAGE_SIZE } from './mapping';
 export type { Access, MapOptions, PathLike } from './mapping';
 export * as pagemap from './pagemap';
 export type { PagemapEntry, PagemapOptions } from './pagemap';

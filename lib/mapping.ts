@@ -87,6 +87,14 @@ export class Mapping implements Disposable {
   }
 }
 
+/** Virtual address of the first byte of a buffer, typed array, DataView or ArrayBuffer. */
+export function addressOf(buffer: ArrayBufferView | ArrayBuffer): bigint {
+  if (!ArrayBuffer.isView(buffer) && !(buffer instanceof ArrayBuffer)) {
+    throw invalidArgType('buffer', 'a Buffer, TypedArray, DataView or ArrayBuffer', buffer);
+  }
+  return native.addressOf(buffer);
+}
+
 function isPathLike(value: unknown): value is PathLike {
   return typeof value === 'string' || Buffer.isBuffer(value) || value instanceof URL;
 }

@@ -1,0 +1,46 @@
+// Helpers shared by host and kernel tests.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { expect } from 'vitest';
+
+export const REPO = path.resolve(__dirname, '..');
+
+/** A fresh directory under the OS temp dir, removed by the returned function. */
+export function tempDir(prefix = 'kmmap-'): { dir: string; remove: () => void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  return { dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Expects `fn` to throw an error carrying all of `fields` (code, errno, ...). */
+export function expectError(fn: () => unknown, fields: Record<string, unknown>, message?: RegExp): Error {
+  let thrown: unknown;
+  try {
+    fn();
+  } catch (err) {
+    thrown = err;
+  }
+  expect(thrown, 'expected an error').toBeInstanceOf(Error);
+  expect(thrown).toMatchObject(fields);
+  if (message) expect((thrown as Error).message).toMatch(message);
+  return thrown as Error;
+}
+
+/**
+ * Runs a script with node in a child process, as another user when `uid` is
+ * given (the parent must be root). Returns its exit status and output.
+ */
+export function runNode(script: string, options: { uid?: number; gid?: number } = {}) {
+  const result = spawnSync(process.execPath, ['-e', script], {
+    cwd: REPO,
+    encoding: 'utf8',
+    uid: options.uid,
+    gid: options.gid,
+    timeout: 60_000,
+  });
+  return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr };
+}
+
+export const isRoot = process.getuid?.() === 0;
+export const NOBODY = 65534;

@@ -1,0 +1,166 @@
+// Every kind of bad input gets a coded error, never a crash, a hang or a copy.
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ioctl, lkmcPhysicalAddress, map, PAGE_SIZE, pagemap } from '../../dist/index.js';
+import { expectError, tempDir } from '../helpers';
+
+let tmp: ReturnType<typeof tempDir>;
+let file: string;
+beforeAll(() => {
+  tmp = tempDir();
+  file = path.join(tmp.dir, 'two-pages');
+  fs.writeFileSync(file, Buffer.alloc(2 * PAGE_SIZE));
+});
+afterAll(() => tmp.remove());
+
+describe('map() arguments', () => {
+  it.each([
+    ['undefined', undefined],
+    ['null', null],
+    ['an object', {}],
+    ['a boolean', true],
+  ])('rejects %s as pathOrFd with ERR_INVALID_ARG_TYPE', (_name, value) => {
+    expectError(() => map(value as never), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' }, /pathOrFd/);
+  });
+
+  it.each([
+    ['negative', -1],
+    ['NaN', Number.NaN],
+    ['fractional', 1.5],
+    ['huge', 2 ** 40],
+    ['Infinity', Number.POSITIVE_INFINITY],
+  ])('rejects a %s fd with ERR_OUT_OF_RANGE', (_name, fd) => {
+    expectError(() => map(fd), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
+  });
+
+  it.each([
+    ['zero', 0],
+    ['negative', -PAGE_SIZE],
+    ['NaN', Number.NaN],
+    ['fractional', 10.5],
+    ['larger than a Buffer can be', 2 ** 53],
+  ])('rejects a %s length with ERR_OUT_OF_RANGE', (_name, length) => {
+    expectError(() => map(file, { length }), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' }, /options\.length/);
+  });
+
+  it('rejects a length of the wrong type', () => {
+    expectError(() => map(file, { length: '4096' as never }), { code: 'ERR_INVALID_ARG_TYPE' }, /options\.length/);
+  });
+
+  it.each([
+    ['negative', -PAGE_SIZE],
+    ['negative bigint', -4096n],
+    ['NaN', Number.NaN],
+    ['beyond 2^63', 1n << 63n],
+    ['unsafe number', 2 ** 60],
+  ])('rejects a %s offset with ERR_OUT_OF_RANGE', (_name, offset) => {
+    expectError(() => map(file, { offset, length: PAGE_SIZE }), { code: 'ERR_OUT_OF_RANGE' }, /options\.offset/);
+  });
+
+  it('rejects an offset that is not page-aligned, naming the page size', () => {
+    expectError(() => map(file, { offset: 100, length: 10 }), { code: 'ERR_INVALID_ARG_VALUE' }, new RegExp(`${PAGE_SIZE}`));
+  });
+
+  it('rejects an unknown access mode', () => {
+    expectError(() => map(file, { access: 'w' as never }), { code: 'ERR_INVALID_ARG_VALUE' }, /'r', 'rw'/);
+  });
+
+  it('rejects options that are not an object', () => {
+    expectError(() => map(file, 'rw' as never), { code: 'ERR_INVALID_ARG_TYPE' });
+  });
+});
+
+describe('map() system errors look like fs errors', () => {
+  it('a missing path: ENOENT with path and syscall', () => {
+    const missing = path.join(tmp.dir, 'missing');
+    expectError(() => map(missing), { code: 'ENOENT', errno: -2, syscall: 'open', path: missing });
+  });
+
+  it('a directory: EISDIR with path', () => {
+    expectError(() => map(tmp.dir, { length: PAGE_SIZE }), { code: 'EISDIR', syscall: 'mmap', path: tmp.dir });
+  });
+
+  it('a closed fd: EBADF', () => {
+    const fd = fs.openSync(file, 'r');
+    fs.closeSync(fd);
+    expectError(() => map(fd, { length: PAGE_SIZE }), { code: 'EBADF', errno: -9 });
+  });
+
+  it("a read-only fd mapped 'rw': EACCES from mmap, saying what to do", () => {
+    const fd = fs.openSync(file, 'r');
+    try {
+      expectError(() => map(fd, { access: 'rw' }), { code: 'EACCES', errno: -13, syscall: 'mmap', fd }, /O_RDWR|access 'r'/);
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
+
+  it('a file that cannot be mapped: ENODEV from mmap', () => {
+    // A pipe has no mmap method.
+    const [readEnd] = (() => {
+      const fifo = path.join(tmp.dir, 'fifo');
+      execFileSync('mkfifo', [fifo]);
+      return [fs.openSync(fifo, fs.constants.O_RDWR)];
+    })();
+    try {
+      expectError(() => map(readEnd!, { length: PAGE_SIZE }), { code: 'ENODEV', syscall: 'mmap' }, /cannot be memory-mapped/);
+    } finally {
+      fs.closeSync(readEnd!);
+    }
+  });
+
+  it('a device or proc file without a length: ERR_KMMAP_LENGTH_REQUIRED', () => {
+    expectError(() => map('/dev/zero'), { code: 'ERR_KMMAP_LENGTH_REQUIRED' }, /options\.length/);
+  });
+
+  it('past the end of a regular file: refused before it can raise SIGBUS', () => {
+    expectError(() => map(file, { length: 3 * PAGE_SIZE }), { code: 'ERR_KMMAP_BEYOND_END' }, /SIGBUS/);
+    expectError(() => map(file, { offset: 2 * PAGE_SIZE, length: 1 }), { code: 'ERR_KMMAP_BEYOND_END' });
+    // The tail of the last page of a file is readable and reads as zeros.
+    fs.writeFileSync(path.join(tmp.dir, 'short'), 'abc');
+    using m = map(path.join(tmp.dir, 'short'), { length: PAGE_SIZE });
+    expect(m.buffer.toString('latin1', 0, 3)).toBe('abc');
+    expect(m.buffer[PAGE_SIZE - 1]).toBe(0);
+  });
+
+  it('past the end, when explicitly allowed, maps', () => {
+    using m = map(file, { length: 3 * PAGE_SIZE, allowBeyondEnd: true });
+    expect(m.length).toBe(3 * PAGE_SIZE);
+    expect(m.buffer[0]).toBe(0);
+  });
+});
+
+describe('pagemap and ioctl arguments', () => {
+  it('pagemap rejects bad addresses, counts and pids', () => {
+    expectError(() => pagemap.entry(-1), { code: 'ERR_OUT_OF_RANGE' });
+    expectError(() => pagemap.entry('0x1000' as never), { code: 'ERR_INVALID_ARG_TYPE' });
+    expectError(() => pagemap.range(0n, -1), { code: 'ERR_OUT_OF_RANGE' });
+    expectError(() => pagemap.range(0n, 2 ** 40), { code: 'ERR_OUT_OF_RANGE' });
+    expectError(() => pagemap.entry(0n, { pid: 0 }), { code: 'ERR_OUT_OF_RANGE' });
+    expectError(() => pagemap.entry(0n, { pid: 0x7ffffffe }), { code: 'ENOENT', path: '/proc/2147483646/pagemap' });
+  });
+
+  it('physicalAddress rejects a closed mapping and offsets outside the buffer', () => {
+    const m = map(file);
+    expectError(() => pagemap.physicalAddress(m, m.length), { code: 'ERR_OUT_OF_RANGE' });
+    expectError(() => pagemap.physicalAddress(m, -1), { code: 'ERR_OUT_OF_RANGE' });
+    m.close();
+    expectError(() => pagemap.physicalAddress(m), { code: 'ERR_INVALID_ARG_VALUE' }, /closed/);
+    expectError(() => pagemap.physicalAddress('buffer' as never), { code: 'ERR_INVALID_ARG_TYPE' });
+  });
+
+  it('ioctl checks its arguments, and the kernel answers ENOTTY for an unknown request', () => {
+    const fd = fs.openSync(file, 'r');
+    try {
+      expectError(() => ioctl(fd, -1), { code: 'ERR_OUT_OF_RANGE' });
+      expectError(() => ioctl(fd, 0, 'x' as never), { code: 'ERR_INVALID_ARG_TYPE' });
+      // An _IOR request of 8 bytes with a 4-byte buffer is refused before the syscall.
+      expectError(() => ioctl(fd, 0x8008b501, new Uint8Array(4)), { code: 'ERR_INVALID_ARG_TYPE' }, /shorter/);
+      expectError(() => lkmcPhysicalAddress(fd), { code: 'ENOTTY', syscall: 'ioctl', fd }, /not \/proc\/lkmc_mmap/);
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
+});
