@@ -1,0 +1,75 @@
+// npm test: the host tests, then the kernel tests inside a real kernel:
+// directly where kmmap.ko is loaded (/proc/lkmc_mmap exists), otherwise in
+// a VM booted by vm/run. Ends with one "N passed, N failed" line for both.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const results = path.join(repo, '.test-results');
+const vitest = path.join(repo, 'node_modules', 'vitest', 'vitest.mjs');
+
+function run(command, args) {
+  const result = spawnSync(command, args, { cwd: repo, stdio: 'inherit' });
+  if (result.error) throw result.error;
+  return result.status ?? 1;
+}
+
+function vitestArgs(project) {
+  const report = path.join(results, `${project}.json`);
+  return [vitest, 'run', '--project', project, '--reporter=default', '--reporter=json', `--outputFile.json=${report}`];
+}
+
+function counts(project) {
+  const report = path.join(results, `${project}.json`);
+  if (!fs.existsSync(report)) return null;
+  const json = JSON.parse(fs.readFileSync(report, 'utf8'));
+  return { passed: json.numPassedTests, failed: json.numFailedTests, skipped: json.numPendingTests + json.numTodoTests };
+}
+
+fs.rmSync(results, { recursive: true, force: true });
+fs.mkdirSync(results, { recursive: true });
+
+// dist/ is what the tests import: rebuild it so it matches lib/.
+if (run(process.execPath, [path.join(repo, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json']) !== 0) {
+  process.exit(1);
+}
+
+console.log('\n== host tests ==');
+const hostStatus = run(process.execPath, vitestArgs('host'));
+
+console.log('\n== kernel tests ==');
+const releaseFile = path.join(results, 'kernel-release');
+const kernelCommand = ['sh', '-c', `uname -r > "$0" && exec "$@"`, releaseFile, process.execPath, ...vitestArgs('kernel')];
+let where;
+let kernelStatus;
+if (fs.existsSync('/proc/lkmc_mmap')) {
+  where = 'this host';
+  kernelStatus = run(kernelCommand[0], kernelCommand.slice(1));
+} else {
+  where = 'a VM';
+  console.log('kmmap.ko is not loaded on this host: running the kernel tests in a VM (vm/run)');
+  kernelStatus = run('bash', [path.join(repo, 'vm', 'run'), '--', ...kernelCommand]);
+}
+
+const host = counts('host');
+const kernel = counts('kernel');
+const release = fs.existsSync(releaseFile) ? fs.readFileSync(releaseFile, 'utf8').trim() : 'unknown kernel';
+const problems = [];
+if (!host) problems.push('the host tests produced no report');
+if (!kernel) problems.push(`the kernel tests produced no report (status ${kernelStatus})`);
+if (kernel && kernel.passed === 0) problems.push('no kernel test passed');
+if (kernel && kernel.skipped > 0) problems.push(`${kernel.skipped} kernel tests were skipped; kernel tests must run`);
+if (hostStatus !== 0 && !(host && host.failed > 0)) problems.push(`the host test run exited with status ${hostStatus}`);
+if (kernelStatus !== 0 && !(kernel && kernel.failed > 0)) problems.push(`the kernel test run exited with status ${kernelStatus}`);
+
+const line = (name, c) => (c ? `${name}: ${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped` : `${name}: no report`);
+console.log('\n== summary ==');
+console.log(line('host tests', host));
+console.log(`${line('kernel tests', kernel)} (in ${where}, Linux ${release})`);
+for (const problem of problems) console.log(`error: ${problem}`);
+const passed = (host?.passed ?? 0) + (kernel?.passed ?? 0);
+const failed = (host?.failed ?? 0) + (kernel?.failed ?? 0) + (problems.length > 0 && (host?.failed ?? 0) + (kernel?.failed ?? 0) === 0 ? 1 : 0);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed > 0 || problems.length > 0 ? 1 : 0);

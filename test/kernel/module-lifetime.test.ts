@@ -1,0 +1,57 @@
+// The module stays loaded while any mapping of its memory lives: unloading
+// it would leave the mapping's vm_ops pointing into freed module text.
+// Runs after the other kernel tests (see vitest.config.mts); leaves the
+// module loaded again.
+import * as fs from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { LKMC_MMAP_PATH, map, PAGE_SIZE } from '../../dist/index.js';
+import { insmod, isLoaded, MODULE_KO, refcount, rmmod } from './module';
+
+afterAll(() => {
+  if (!isLoaded()) expect(insmod()).toMatchObject({ status: 0 });
+});
+
+describe('module lifetime', () => {
+  it('the module was built for this kernel and can be reloaded', () => {
+    expect(fs.existsSync(MODULE_KO), `${MODULE_KO} is missing`).toBe(true);
+  });
+
+  it('rmmod fails with EBUSY ("in use") while a mapping lives, and succeeds once it is closed', () => {
+    const fd = fs.openSync(LKMC_MMAP_PATH, 'r+');
+    const m = map(fd, { length: PAGE_SIZE, access: 'rw' });
+    fs.closeSync(fd);
+    const pinned = refcount();
+    expect(pinned).toBeGreaterThanOrEqual(1);
+
+    const refused = rmmod();
+    expect(refused.status).not.toBe(0);
+    // kmod's rmmod reports the kernel's refusal (EBUSY) as "is in use".
+    expect(refused.stderr).toMatch(/in use|busy/i);
+    expect(isLoaded()).toBe(true);
+
+    // The mapping still works after the failed unload.
+    m.buffer.write('live');
+    expect(m.buffer.toString('latin1', 0, 4)).toBe('live');
+    m.close();
+    expect(refcount()).toBe(pinned - 1);
+
+    expect(rmmod()).toMatchObject({ status: 0 });
+    expect(isLoaded()).toBe(false);
+    expect(fs.existsSync(LKMC_MMAP_PATH)).toBe(false);
+  });
+
+  it('insmod brings /proc/lkmc_mmap back', () => {
+    expect(insmod()).toMatchObject({ status: 0 });
+    expect(fs.existsSync(LKMC_MMAP_PATH)).toBe(true);
+    expect(refcount()).toBe(0);
+  });
+
+  it('an open fd without a mapping does not pin the module; after rmmod its calls fail with EIO', () => {
+    const fd = fs.openSync(LKMC_MMAP_PATH, 'r+');
+    expect(rmmod()).toMatchObject({ status: 0 });
+    expect(() => fs.readSync(fd, Buffer.alloc(4), 0, 4, 0)).toThrow(expect.objectContaining({ code: 'EIO' }));
+    expect(() => map(fd, { length: PAGE_SIZE })).toThrow(expect.objectContaining({ code: 'EIO' }));
+    fs.closeSync(fd);
+    expect(insmod()).toMatchObject({ status: 0 });
+  });
+});
