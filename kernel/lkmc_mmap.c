@@ -29,6 +29,7 @@
 #include <linux/kmmap.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/pfn.h>
 #include <linux/proc_fs.h>
 #include <linux/uaccess.h>
 
@@ -160,7 +161,7 @@ static long lkmc_ioctl(struct file *file, unsigned int cmd,
 		/* Same rule as PFNs in /proc/<pid>/pagemap. */
 		if (!capable(CAP_SYS_ADMIN))
 			return -EPERM;
-		phys = page_to_phys(lkmc_page(file));
+		phys = PFN_PHYS(page_to_pfn(lkmc_page(file)));
 		pr_debug("ioctl phys_addr %#llx\n", phys);
 		return put_user(phys, (u64 __user *)arg);
 	default:
