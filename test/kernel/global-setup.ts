@@ -2,7 +2,7 @@
 // skips), and the kernel log's length is noted so that dmesg-clean judges
 // only what the suite caused.
 import * as fs from 'node:fs';
-import type { TestProject } from 'vitest/node';
+import type { TestProject } from 'vitest/node' with { 'resolution-mode': 'import' };
 import { dmesg } from './module';
 
 declare module 'vitest' {
