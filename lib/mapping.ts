@@ -151,7 +151,7 @@ export function map(pathOrFd: PathLike | number, options: MapOptions = {}): Mapp
   const fd = isPath ? fs.openSync(pathOrFd, access === 'rw' ? 'r+' : 'r') : validateFd('pathOrFd', pathOrFd);
   const path = isPath ? (pathOrFd instanceof URL ? pathOrFd.pathname : pathOrFd.toString()) : undefined;
   try {
-    const length = mapLength(fs.fstatSync(fd), offset, options, path);
+    const length = mapLength(fs.fstatSync(fd), fd, offset, options, path);
     const prot = access === 'rw' ? PROT_READ | PROT_WRITE : PROT_READ;
     let arrayBuffer: ArrayBuffer;
     try {
@@ -166,15 +166,36 @@ export function map(pathOrFd: PathLike | number, options: MapOptions = {}): Mapp
   }
 }
 
+/**
+ * Filesystems whose files' sizes say nothing about what can be mapped: their
+ * drivers decide (/proc/lkmc_mmap is a "regular file" of size 0).
+ */
+const PSEUDO_FILESYSTEMS = new Set([
+  0x9fa0, // proc
+  0x62656572, // sysfs
+  0x64626720, // debugfs
+  0x74726163, // tracefs
+  0x73636673, // securityfs
+  0x62656570, // configfs
+]);
+
+function onPseudoFilesystem(fd: number): boolean {
+  try {
+    return PSEUDO_FILESYSTEMS.has(Number(fs.statfsSync(`/proc/self/fd/${fd}`).type));
+  } catch {
+    return false; // no /proc: then this fd cannot be on it either
+  }
+}
+
 /** The length to map, checked against what `stat` knows about the file. */
-function mapLength(stat: fs.Stats, offset: bigint, options: MapOptions, path: string | undefined): number {
+function mapLength(stat: fs.Stats, fd: number, offset: bigint, options: MapOptions, path: string | undefined): number {
   if (stat.isDirectory()) {
     throw systemError('EISDIR', 21, 'mmap', 'illegal operation on a directory', path, 'Map a file or device, not a directory');
   }
-  if (!stat.isFile()) {
+  if (!stat.isFile() || onPseudoFilesystem(fd)) {
     if (options.length === undefined) {
       throw codedError('ERR_KMMAP_LENGTH_REQUIRED',
-        `${path ?? 'This fd'} is not a regular file, so its size is unknown: pass options.length (e.g. PAGE_SIZE)`);
+        `${path ?? 'This fd'} is a device or a kernel file whose size stat cannot tell: pass options.length (e.g. PAGE_SIZE)`);
     }
     return options.length;
   }
