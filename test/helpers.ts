@@ -39,6 +39,7 @@ export function runNode(script: string, options: { uid?: number; gid?: number } 
     gid: options.gid,
     timeout: 60_000,
   });
+  if (result.error) throw result.error;
   return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr };
 }
 
