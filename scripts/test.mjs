@@ -52,10 +52,10 @@ const kernelCommand = ['sh', '-c', `uname -r > "$0" && CI=\${CI:-1} exec "$@"`, 
 let where;
 let kernelStatus;
 if (fs.existsSync('/proc/lkmc_mmap')) {
-  where = 'this host';
+  where = 'on this host';
   kernelStatus = run(kernelCommand[0], kernelCommand.slice(1));
 } else {
-  where = 'a VM';
+  where = 'in a VM';
   console.log('kmmap.ko is not loaded on this host: running the kernel tests in a VM (vm/run)');
   kernelStatus = run('bash', [path.join(repo, 'vm', 'run'), '--', ...kernelCommand]);
 }
@@ -74,7 +74,7 @@ if (kernelStatus !== 0 && !(kernel && kernel.failed > 0)) problems.push(`the ker
 const line = (name, c) => (c ? `${name}: ${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped` : `${name}: no report`);
 console.log('\n== summary ==');
 console.log(line('host tests', host));
-console.log(`${line('kernel tests', kernel)} (in ${where}, Linux ${release})`);
+console.log(`${line('kernel tests', kernel)} (${where}, Linux ${release})`);
 for (const problem of problems) console.log(`error: ${problem}`);
 const passed = (host?.passed ?? 0) + (kernel?.passed ?? 0);
 const failed = (host?.failed ?? 0) + (kernel?.failed ?? 0) + (problems.length > 0 && (host?.failed ?? 0) + (kernel?.failed ?? 0) === 0 ? 1 : 0);
