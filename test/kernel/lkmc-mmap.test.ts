@@ -176,7 +176,17 @@ describe('/proc/lkmc_mmap beyond the reference scenario', () => {
   });
 });
 
-describe('the same checks in C', () => {
+const REFERENCE_STEPS = [
+  'open pathname = …', 'fd = …', 'mmap 1', 'mmap 2', 'access 1', 'access 2',
+  'paddr1 = …', 'paddr2 = …', 'munmap 1', 'munmap 2', 'close',
+];
+
+/** Output lines with the values after "= " elided. */
+function steps(output: string): string[] {
+  return output.trim().split('\n').map((line) => line.replace(/= .*/, '= …'));
+}
+
+describe('the reference program: in C, and as npm run demo', () => {
   let tmp: ReturnType<typeof tempDir>;
   beforeAll(() => {
     tmp = tempDir();
@@ -189,12 +199,15 @@ describe('the same checks in C', () => {
     return execFileSync(binary, { encoding: 'utf8' });
   }
 
-  it('the reference program passes and prints the reference step lines', () => {
-    const lines = compileAndRun('lkmc_mmap_reference.c').trim().split('\n');
-    expect(lines.map((line) => line.replace(/= .*/, '= …'))).toEqual([
-      'open pathname = …', 'fd = …', 'mmap 1', 'mmap 2', 'access 1', 'access 2',
-      'paddr1 = …', 'paddr2 = …', 'munmap 1', 'munmap 2', 'close',
-    ]);
+  it('the C reference program passes and prints the reference step lines', () => {
+    expect(steps(compileAndRun('lkmc_mmap_reference.c'))).toEqual(REFERENCE_STEPS);
+  });
+
+  it('the demo passes and prints the same lines, with the same physical address twice', () => {
+    const output = execFileSync(process.execPath, [path.join(REPO, 'dist', 'demo.js')], { encoding: 'utf8' });
+    expect(steps(output)).toEqual(REFERENCE_STEPS);
+    const [paddr1, paddr2] = [...output.matchAll(/paddr\d = (0x[0-9a-f]+)/g)].map((match) => match[1]);
+    expect(paddr1).toBe(paddr2);
   });
 
   it('lseek, write position and refused mappings behave as documented', () => {
