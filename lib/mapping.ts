@@ -1,6 +1,7 @@
 // map(): files, devices and kernel buffers as zero-copy Buffers.
 import * as fs from 'node:fs';
 import { constants as bufferConstants } from 'node:buffer';
+import { fileURLToPath } from 'node:url';
 import { native } from './binding';
 import { codedError, invalidArgType, invalidArgValue, outOfRange, systemError, withContext } from './errors';
 import { validateFd, validateInteger, validateUint64 } from './validate';
@@ -149,7 +150,7 @@ export function map(pathOrFd: PathLike | number, options: MapOptions = {}): Mapp
 
   const isPath = typeof pathOrFd !== 'number';
   const fd = isPath ? fs.openSync(pathOrFd, access === 'rw' ? 'r+' : 'r') : validateFd('pathOrFd', pathOrFd);
-  const path = isPath ? (pathOrFd instanceof URL ? pathOrFd.pathname : pathOrFd.toString()) : undefined;
+  const path = isPath ? (pathOrFd instanceof URL ? fileURLToPath(pathOrFd) : pathOrFd.toString()) : undefined;
   try {
     const length = mapLength(fs.fstatSync(fd), fd, offset, options, path);
     const prot = access === 'rw' ? PROT_READ | PROT_WRITE : PROT_READ;

@@ -2,6 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { map, Mapping, PAGE_SIZE, pagemap } from '../../dist/index.js';
 import { isRoot, REPO, tempDir } from '../helpers';
@@ -56,6 +57,14 @@ describe('regular file', () => {
     expect(a.buffer.toString('latin1', 0, 8)).toBe('page two');
     expect(b.length).toBe(2 * PAGE_SIZE);
     expect(b.buffer.toString('latin1', 0, 8)).toBe('page two');
+  });
+
+  it('maps a file: URL and names its path in errors', () => {
+    const file = fileOf(Buffer.from('url mapping'), 'with space.bin');
+    using m = map(pathToFileURL(file));
+    expect(m.buffer.toString()).toBe('url mapping');
+    const missing = path.join(tmp.dir, 'no such file');
+    expect(() => map(pathToFileURL(missing))).toThrow(expect.objectContaining({ code: 'ENOENT', path: missing }));
   });
 
   it('maps through an open fd, and the fd can be closed afterwards', () => {
