@@ -7,8 +7,8 @@
 set -euo pipefail
 repo=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
 cache=${KMMAP_NODE_CACHE:-$repo/node_modules/.cache/kmmap-node}
-versions=("${@:-22 24}")
-read -ra versions <<<"${versions[*]}"
+versions=("$@")
+((${#versions[@]})) || versions=(22 24)
 
 status=0
 for major in "${versions[@]}"; do

@@ -47,16 +47,9 @@ const hostStatus = run(process.execPath, vitestArgs('host'));
 console.log('\n== kernel tests ==');
 const releaseFile = path.join(results, 'kernel-release');
 const kernelCommand = ['sh', '-c', 'uname -r > "$0" && exec "$@"', releaseFile, process.execPath, ...vitestArgs('kernel')];
-let where;
-let kernelStatus;
-if (fs.existsSync('/proc/lkmc_mmap')) {
-  where = 'on this host';
-  kernelStatus = run(kernelCommand[0], kernelCommand.slice(1));
-} else {
-  where = 'in a VM';
-  console.log('kmmap.ko is not loaded on this host: running the kernel tests in a VM (vm/run)');
-  kernelStatus = run('bash', [path.join(repo, 'vm', 'run'), '--', ...kernelCommand]);
-}
+// with-module.sh decides: here if the module is loaded, otherwise the VM.
+const where = fs.existsSync('/proc/lkmc_mmap') ? 'on this host' : 'in a VM';
+const kernelStatus = run('bash', [path.join(repo, 'scripts', 'with-module.sh'), ...kernelCommand]);
 
 const host = counts('host');
 const kernel = counts('kernel');
@@ -75,6 +68,7 @@ console.log(line('host tests', host));
 console.log(`${line('kernel tests', kernel)} (${where}, Linux ${release})`);
 for (const problem of problems) console.log(`error: ${problem}`);
 const passed = (host?.passed ?? 0) + (kernel?.passed ?? 0);
-const failed = (host?.failed ?? 0) + (kernel?.failed ?? 0) + (problems.length > 0 && (host?.failed ?? 0) + (kernel?.failed ?? 0) === 0 ? 1 : 0);
+// A run with problems but no failed test still counts as one failure.
+const failed = Math.max((host?.failed ?? 0) + (kernel?.failed ?? 0), problems.length > 0 ? 1 : 0);
 console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed > 0 || problems.length > 0 ? 1 : 0);
+process.exit(failed > 0 ? 1 : 0);

@@ -28,11 +28,12 @@ export function expectError(fn: () => unknown, fields: Record<string, unknown>, 
 }
 
 /**
- * Runs a script with node in a child process, as another user when `uid` is
- * given (the parent must be root). Returns its exit status and output.
+ * Runs a script with node in a child process, with extra node flags, and as
+ * another user when `uid` is given (the parent must be root). Returns its
+ * exit status and output.
  */
-export function runNode(script: string, options: { uid?: number; gid?: number } = {}) {
-  const result = spawnSync(process.execPath, ['-e', script], {
+export function runNode(script: string, options: { uid?: number; gid?: number; nodeFlags?: string[] } = {}) {
+  const result = spawnSync(process.execPath, [...(options.nodeFlags ?? []), '-e', script], {
     cwd: REPO,
     encoding: 'utf8',
     uid: options.uid,

@@ -1,11 +1,10 @@
 // map() on what every Linux host has: regular files, tmpfs files, /dev/zero.
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { map, Mapping, PAGE_SIZE, pagemap } from '../../dist/index.js';
-import { isRoot, REPO, tempDir } from '../helpers';
+import { isRoot, runNode, tempDir } from '../helpers';
 
 let tmp: ReturnType<typeof tempDir>;
 beforeEach(() => {
@@ -169,10 +168,7 @@ describe('close()', () => {
         console.log(maps < 2000 ? 'collected' : 'leaked ' + maps);
       }, 100);
     `;
-    const result = spawnSync(process.execPath, ['--expose-gc', '-e', `${script}; global.gc(); setImmediate(() => global.gc());`], {
-      cwd: REPO,
-      encoding: 'utf8',
-    });
+    const result = runNode(`${script}; global.gc(); setImmediate(() => global.gc());`, { nodeFlags: ['--expose-gc'] });
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     expect(result.stdout.trim()).toBe('collected');
