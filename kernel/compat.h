@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Every kernel API difference kmmap meets between Linux 5.10 and 7.x lives
- * here, so that kmmap.c holds no version checks of its own.
+ * here, so that the module's logic holds no version checks of its own.
  */
 #ifndef KMMAP_COMPAT_H
 #define KMMAP_COMPAT_H
 
 #include <linux/mm.h>
+#include <linux/mmzone.h>
 #include <linux/version.h>
 
 /* 6.3 made vm_flags read-only and added accessors that take the VMA lock. */
@@ -16,12 +17,36 @@ static inline void kmmap_vm_flags_set(struct vm_area_struct *vma,
 {
 	vm_flags_set(vma, flags);
 }
+
+static inline void kmmap_vm_flags_clear(struct vm_area_struct *vma,
+					vm_flags_t flags)
+{
+	vm_flags_clear(vma, flags);
+}
 #else
 static inline void kmmap_vm_flags_set(struct vm_area_struct *vma,
 				      vm_flags_t flags)
 {
 	vma->vm_flags |= flags;
 }
+
+static inline void kmmap_vm_flags_clear(struct vm_area_struct *vma,
+					vm_flags_t flags)
+{
+	vma->vm_flags &= ~flags;
+}
+#endif
+
+/*
+ * The largest order alloc_pages() accepts. MAX_ORDER counted one past it
+ * until 6.4, then named it; 6.8 renamed it MAX_PAGE_ORDER.
+ */
+#if defined(MAX_PAGE_ORDER)
+#define KMMAP_MAX_ORDER		MAX_PAGE_ORDER
+#elif LINUX_VERSION_CODE >= KERNEL_VERSION(6, 4, 0)
+#define KMMAP_MAX_ORDER		MAX_ORDER
+#else
+#define KMMAP_MAX_ORDER		(MAX_ORDER - 1)
 #endif
 
 #endif /* KMMAP_COMPAT_H */

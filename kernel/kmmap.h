@@ -6,4 +6,7 @@
 int lkmc_mmap_init(void);
 void lkmc_mmap_exit(void);
 
+int kmmap_device_init(void);
+void kmmap_device_exit(void);
+
 #endif /* KMMAP_H */

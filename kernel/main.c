@@ -6,6 +6,8 @@
  * file:
  *   lkmc_mmap.c  /proc/lkmc_mmap, one zeroed page per open, mapped by a
  *                .fault handler (the classic answer, with its bugs fixed).
+ *   device.c     /dev/kmmap, one multi-page buffer shared by every open,
+ *                mapped in any of the four ways the kernel offers.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -15,11 +17,26 @@
 
 static int __init kmmap_init(void)
 {
-	return lkmc_mmap_init();
+	int err;
+
+	err = lkmc_mmap_init();
+	if (err)
+		return err;
+
+	err = kmmap_device_init();
+	if (err)
+		goto err_lkmc;
+
+	return 0;
+
+err_lkmc:
+	lkmc_mmap_exit();
+	return err;
 }
 
 static void __exit kmmap_exit(void)
 {
+	kmmap_device_exit();
 	lkmc_mmap_exit();
 }
 

@@ -32,7 +32,7 @@ enum kmmap_backing {
 /* How mmap() hands the buffer to user space; chosen per open file. */
 enum kmmap_method {
 	KMMAP_METHOD_FAULT = 0,		/* .fault returns one page per fault */
-	KMMAP_METHOD_FAULT_AROUND = 1,	/* .fault plus .map_pages batches */
+	KMMAP_METHOD_FAULT_AROUND = 1,	/* .fault maps a batch of pages */
 	KMMAP_METHOD_PAGES = 2,		/* vm_insert_pages() at mmap time */
 	KMMAP_METHOD_PFN = 3,		/* remap_pfn_range(), contig only */
 	KMMAP_METHOD_VMALLOC = 4,	/* remap_vmalloc_range(), vmalloc only */

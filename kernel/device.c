@@ -1,0 +1,827 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * /dev/kmmap: one buffer of kernel memory, shared by every open of the
+ * device, that user space maps with mmap(MAP_SHARED).
+ *
+ *	int fd = open("/dev/kmmap", O_RDWR);
+ *	struct kmmap_info info;
+ *	ioctl(fd, KMMAP_IOC_INFO, &info);
+ *	__u32 method = KMMAP_METHOD_PAGES;
+ *	ioctl(fd, KMMAP_IOC_SET_METHOD, &method);	// optional
+ *	char *p = mmap(NULL, info.size, PROT_READ | PROT_WRITE, MAP_SHARED,
+ *		       fd, 0);
+ *
+ * The buffer is allocated at load time (parameters "size" and "backing") and
+ * freed at unload, so it outlives every mapping: each VMA holds a module
+ * reference (mmap, vm_open on fork/split/mremap; dropped in vm_close), and
+ * rmmod fails with EBUSY while any mapping or open file remains.
+ *
+ * Backings:
+ *   contig   runs of physically contiguous pages from alloc_pages(), split
+ *            into independent order-0 pages (vm_insert_page() refuses the
+ *            tail pages of an unsplit high-order block). Needed by devices
+ *            that DMA into one physical range; large runs may be scarce.
+ *   vmalloc  vmalloc_user(): any free pages, virtually contiguous in the
+ *            kernel, zeroed and flagged VM_USERMAP. Easy to get in any size.
+ *
+ * Methods (chosen per open file with KMMAP_IOC_SET_METHOD, default from the
+ * "method" parameter), and when each is the right one:
+ *   fault        .fault returns one page per first touch, as the classic
+ *                answer does. Nothing is mapped until used, which suits
+ *                sparse access; a first touch of every page costs one fault
+ *                per page.
+ *   fault_around .fault maps an aligned batch of "fault_around_pages" pages
+ *                with vm_insert_pages() and returns VM_FAULT_NOPAGE, so a
+ *                sequential first pass costs one fault per batch. This is
+ *                what the kernel's own .map_pages does for the page cache;
+ *                .map_pages itself runs under RCU and may not sleep or
+ *                allocate page tables, and the helpers that fill PTEs there
+ *                are not exported, so a module batches from .fault instead.
+ *   pages        vm_insert_pages() maps every page at mmap() time: no faults
+ *                later, mmap() itself costs time proportional to the length.
+ *                The pages stay refcounted normal pages (pagemap sees them,
+ *                get_user_pages() works, O_DIRECT into them works).
+ *   pfn          remap_pfn_range() over each physically contiguous run
+ *                (contig backing only). The way to map memory that has no
+ *                struct page or must not be refcounted (device memory).
+ *                Trap: the PTEs carry no page reference, so nothing but the
+ *                driver keeps the memory alive; here the buffer lives until
+ *                unload and unload waits for every mapping. The VMA becomes
+ *                VM_IO | VM_PFNMAP: get_user_pages() fails on it (no O_DIRECT,
+ *                vmsplice or io_uring fixed buffers) and the kernel's page
+ *                walkers, /proc/<pid>/pagemap included, skip it: pagemap
+ *                reports such pages as not present.
+ *   vmalloc      remap_vmalloc_range() (vmalloc backing only): the standard
+ *                way to hand a vmalloc_user() buffer to user space, with the
+ *                bounds checked against the vmalloc area itself.
+ * A method that does not fit the backing fails with EOPNOTSUPP.
+ *
+ * mmap() rules: MAP_SHARED only (MAP_PRIVATE gets EINVAL: a private copy of
+ * a shared device buffer would silently stop seeing the device's writes);
+ * an offset at or past the end gets ENXIO, a range running past the end
+ * EINVAL; VM_DONTEXPAND, so mremap() cannot grow a mapping (it can shrink or
+ * move one) and a mapping made without PROT_WRITE cannot gain it through
+ * mprotect() (VM_MAYWRITE cleared). fork() shares: the child's mapping is
+ * the same buffer, like any MAP_SHARED mapping.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/capability.h>
+#include <linux/crc32.h>
+#include <linux/fs.h>
+#include <linux/kmmap.h>
+#include <linux/miscdevice.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+#include <linux/vmalloc.h>
+
+#include "compat.h"
+#include "kmmap.h"
+
+#define KMMAP_DEFAULT_SIZE	(4UL << 20)
+/* The kernel's own fault-around default: 64 KiB. */
+#define KMMAP_DEFAULT_BATCH	16
+#define KMMAP_MAX_BATCH		512
+/* PFNs copied to user space per copy_to_user(). */
+#define KMMAP_PFN_BATCH		64
+
+static unsigned long size = KMMAP_DEFAULT_SIZE;
+module_param(size, ulong, 0444);
+MODULE_PARM_DESC(size, "Bytes in the /dev/kmmap buffer, rounded up to whole pages (default 4 MiB, at most half of RAM)");
+
+static char *backing = "contig";
+module_param(backing, charp, 0444);
+MODULE_PARM_DESC(backing, "Memory behind /dev/kmmap: contig (physically contiguous runs of pages) or vmalloc (vmalloc_user) (default contig)");
+
+static char *method = "fault";
+module_param(method, charp, 0444);
+MODULE_PARM_DESC(method, "Default mmap method of a new /dev/kmmap file: fault, fault_around, pages, pfn (contig only) or vmalloc (vmalloc only) (default fault)");
+
+static ushort mode = 0600;
+module_param(mode, ushort, 0444);
+MODULE_PARM_DESC(mode, "Permissions of the /dev/kmmap node (default 0600)");
+
+static uint fault_around_pages = KMMAP_DEFAULT_BATCH;
+module_param(fault_around_pages, uint, 0444);
+MODULE_PARM_DESC(fault_around_pages, "Pages the fault_around method maps per fault, 1 to 512 (default 16)");
+
+static const char * const kmmap_backing_names[] = {
+	[KMMAP_BACKING_CONTIG]		= "contig",
+	[KMMAP_BACKING_VMALLOC]		= "vmalloc",
+};
+
+static const char * const kmmap_method_names[] = {
+	[KMMAP_METHOD_FAULT]		= "fault",
+	[KMMAP_METHOD_FAULT_AROUND]	= "fault_around",
+	[KMMAP_METHOD_PAGES]		= "pages",
+	[KMMAP_METHOD_PFN]		= "pfn",
+	[KMMAP_METHOD_VMALLOC]		= "vmalloc",
+};
+
+/*
+ * The buffer. Set up at load and never changed until unload, so readers
+ * need no lock; concurrent read()/write()/mmap access to the same bytes
+ * races exactly as it would on any shared memory.
+ */
+struct kmmap_buffer {
+	enum kmmap_backing backing;
+	unsigned long nr_pages;
+	struct page **pages;		/* every page, in buffer order */
+	void *vaddr;			/* vmalloc backing: the whole buffer */
+	u32 methods;			/* BIT(method) for each allowed method */
+	u32 default_method;		/* of a new open file */
+	u32 max_chunk_pages;
+	atomic_t mappings;		/* live VMAs, for KMMAP_IOC_INFO */
+};
+
+static struct kmmap_buffer kmmap_buf;
+
+/* Per open file. */
+struct kmmap_file {
+	u32 method;			/* READ_ONCE/WRITE_ONCE: set by ioctl */
+};
+
+static size_t kmmap_size(void)
+{
+	return kmmap_buf.nr_pages << PAGE_SHIFT;
+}
+
+/* Kernel address of byte @off; valid up to the end of its page. */
+static void *kmmap_addr(size_t off)
+{
+	if (kmmap_buf.backing == KMMAP_BACKING_VMALLOC)
+		return kmmap_buf.vaddr + off;
+	/* GFP_KERNEL pages are never highmem: always in the direct map. */
+	return page_address(kmmap_buf.pages[off >> PAGE_SHIFT]) +
+	       offset_in_page(off);
+}
+
+/* Bytes from @off to the end of its page, at most @len. */
+static size_t kmmap_page_chunk(size_t off, size_t len)
+{
+	return min_t(size_t, len, PAGE_SIZE - offset_in_page(off));
+}
+
+/* Is [off, off + len) inside the buffer? Written so nothing can overflow. */
+static bool kmmap_range_ok(u64 off, u64 len)
+{
+	return off <= kmmap_size() && len <= kmmap_size() - off;
+}
+
+/* ------------------------------------------------------------------ VMAs */
+
+static void kmmap_vm_open(struct vm_area_struct *vma)
+{
+	pr_debug("vm_open %#lx-%#lx\n", vma->vm_start, vma->vm_end);
+	/* The VMA this one was copied or split from already pins the module. */
+	__module_get(THIS_MODULE);
+	atomic_inc(&kmmap_buf.mappings);
+}
+
+static void kmmap_vm_close(struct vm_area_struct *vma)
+{
+	pr_debug("vm_close %#lx-%#lx\n", vma->vm_start, vma->vm_end);
+	atomic_dec(&kmmap_buf.mappings);
+	module_put(THIS_MODULE);
+}
+
+/*
+ * One page per fault. Also the fallback of the pages and vmalloc methods,
+ * which map everything up front: madvise(MADV_DONTNEED) may zap their PTEs
+ * and the next touch must find the same page again, not SIGBUS.
+ */
+static vm_fault_t kmmap_vm_fault(struct vm_fault *vmf)
+{
+	struct page *page;
+
+	pr_debug("vm_fault pgoff %lu at %#lx\n", vmf->pgoff, vmf->address);
+	/* mmap() checked the range and VM_DONTEXPAND keeps it; be sure. */
+	if (vmf->pgoff >= kmmap_buf.nr_pages)
+		return VM_FAULT_SIGBUS;
+
+	page = kmmap_buf.pages[vmf->pgoff];
+	/* The page table's reference, dropped by the core when it unmaps. */
+	get_page(page);
+	vmf->page = page;
+	return 0;
+}
+
+/*
+ * Maps the aligned batch of pages around the faulting one. Pages another
+ * fault mapped meanwhile make vm_insert_pages() stop with EBUSY; skip them.
+ */
+static vm_fault_t kmmap_vm_fault_around(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	unsigned long batch = fault_around_pages;
+	pgoff_t vma_first = vma->vm_pgoff;
+	pgoff_t vma_end = vma->vm_pgoff + vma_pages(vma);
+	pgoff_t pgoff, end;
+
+	if (vmf->pgoff >= kmmap_buf.nr_pages || vmf->pgoff < vma_first)
+		return VM_FAULT_SIGBUS;
+
+	pgoff = max_t(pgoff_t, rounddown(vmf->pgoff, batch), vma_first);
+	end = min3(pgoff + batch, vma_end, (pgoff_t)kmmap_buf.nr_pages);
+	pr_debug("vm_fault_around pgoff %lu: %lu-%lu\n", vmf->pgoff, pgoff,
+		 end);
+
+	while (pgoff < end) {
+		unsigned long addr = vma->vm_start +
+				     ((pgoff - vma_first) << PAGE_SHIFT);
+		unsigned long left = end - pgoff;
+		int err;
+
+		err = vm_insert_pages(vma, addr, &kmmap_buf.pages[pgoff],
+				      &left);
+		pgoff = end - left;
+		if (!err)
+			break;
+		if (err == -EBUSY)
+			pgoff++;
+		else if (err == -ENOMEM)
+			return VM_FAULT_OOM;
+		else
+			return VM_FAULT_SIGBUS;
+	}
+	return VM_FAULT_NOPAGE;
+}
+
+static const struct vm_operations_struct kmmap_fault_vm_ops = {
+	.open	= kmmap_vm_open,
+	.close	= kmmap_vm_close,
+	.fault	= kmmap_vm_fault,
+};
+
+static const struct vm_operations_struct kmmap_fault_around_vm_ops = {
+	.open	= kmmap_vm_open,
+	.close	= kmmap_vm_close,
+	.fault	= kmmap_vm_fault_around,
+};
+
+/* Every PTE is set at mmap() time and PFN maps cannot be zapped by users. */
+static const struct vm_operations_struct kmmap_pfn_vm_ops = {
+	.open	= kmmap_vm_open,
+	.close	= kmmap_vm_close,
+};
+
+/* remap_pfn_range() over each physically contiguous run of the range. */
+static int kmmap_remap_pfns(struct vm_area_struct *vma)
+{
+	pgoff_t first = vma->vm_pgoff, end = first + vma_pages(vma);
+	pgoff_t run = first;
+
+	while (run < end) {
+		unsigned long pfn = page_to_pfn(kmmap_buf.pages[run]);
+		pgoff_t next = run + 1;
+		int err;
+
+		while (next < end &&
+		       page_to_pfn(kmmap_buf.pages[next]) == pfn + (next - run))
+			next++;
+		err = remap_pfn_range(vma, vma->vm_start +
+				      ((run - first) << PAGE_SHIFT), pfn,
+				      (next - run) << PAGE_SHIFT,
+				      vma->vm_page_prot);
+		if (err)
+			return err;
+		run = next;
+	}
+	return 0;
+}
+
+static int kmmap_map_all_pages(struct vm_area_struct *vma)
+{
+	unsigned long left = vma_pages(vma);
+	int err;
+
+	err = vm_insert_pages(vma, vma->vm_start,
+			      &kmmap_buf.pages[vma->vm_pgoff], &left);
+	/* Nothing else can map into a VMA that mmap() is still setting up. */
+	WARN_ON_ONCE(!err && left);
+	return err;
+}
+
+static int kmmap_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct kmmap_file *kf = file->private_data;
+	u32 how = READ_ONCE(kf->method);
+	unsigned long pgoff = vma->vm_pgoff, pages = vma_pages(vma);
+	int err = 0;
+
+	pr_debug("mmap %s: %lu pages at pgoff %lu\n", kmmap_method_names[how],
+		 pages, pgoff);
+	/* VM_SHARED is cleared for read-only files; VM_MAYSHARE is not. */
+	if (!(vma->vm_flags & VM_MAYSHARE))
+		return -EINVAL;
+	if (pgoff >= kmmap_buf.nr_pages)
+		return -ENXIO;
+	if (pages > kmmap_buf.nr_pages - pgoff)
+		return -EINVAL;
+
+	kmmap_vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
+	if (!(vma->vm_flags & VM_WRITE))
+		kmmap_vm_flags_clear(vma, VM_MAYWRITE);
+	vma->vm_private_data = &kmmap_buf;
+
+	switch (how) {
+	case KMMAP_METHOD_FAULT:
+		vma->vm_ops = &kmmap_fault_vm_ops;
+		break;
+	case KMMAP_METHOD_FAULT_AROUND:
+		/* vm_insert_pages() from .fault needs it set under mmap_lock. */
+		kmmap_vm_flags_set(vma, VM_MIXEDMAP);
+		vma->vm_ops = &kmmap_fault_around_vm_ops;
+		break;
+	case KMMAP_METHOD_PAGES:
+		kmmap_vm_flags_set(vma, VM_MIXEDMAP);
+		vma->vm_ops = &kmmap_fault_vm_ops;
+		err = kmmap_map_all_pages(vma);
+		break;
+	case KMMAP_METHOD_PFN:
+		vma->vm_ops = &kmmap_pfn_vm_ops;
+		err = kmmap_remap_pfns(vma);
+		break;
+	case KMMAP_METHOD_VMALLOC:
+		vma->vm_ops = &kmmap_fault_vm_ops;
+		err = remap_vmalloc_range(vma, kmmap_buf.vaddr, pgoff);
+		break;
+	default:
+		return -EINVAL;
+	}
+	/*
+	 * On failure the core unmaps whatever was mapped and never calls
+	 * vm_close, so the references below are taken on success only. The
+	 * open file pins the module (fops.owner), so __module_get() is safe.
+	 */
+	if (err) {
+		pr_debug("mmap %s failed: %d\n", kmmap_method_names[how], err);
+		return err;
+	}
+	__module_get(THIS_MODULE);
+	atomic_inc(&kmmap_buf.mappings);
+	return 0;
+}
+
+/* ------------------------------------------------- read, write, lseek */
+
+static ssize_t kmmap_read(struct file *file, char __user *ubuf, size_t len,
+			  loff_t *ppos)
+{
+	loff_t pos = *ppos;
+	size_t done = 0;
+
+	if (pos < 0)
+		return -EINVAL;
+	if (pos >= kmmap_size())
+		return 0;
+	len = min_t(size_t, len, kmmap_size() - pos);
+
+	while (done < len) {
+		size_t n = kmmap_page_chunk(pos + done, len - done);
+
+		if (copy_to_user(ubuf + done, kmmap_addr(pos + done), n))
+			break;
+		done += n;
+		cond_resched();
+	}
+	if (!done && len)
+		return -EFAULT;
+	*ppos = pos + done;
+	return done;
+}
+
+static ssize_t kmmap_write(struct file *file, const char __user *ubuf,
+			   size_t len, loff_t *ppos)
+{
+	loff_t pos = *ppos;
+	size_t done = 0;
+
+	if (pos < 0)
+		return -EINVAL;
+	if (!len)
+		return 0;
+	if (pos >= kmmap_size())
+		return -ENOSPC;
+	len = min_t(size_t, len, kmmap_size() - pos);
+
+	while (done < len) {
+		size_t n = kmmap_page_chunk(pos + done, len - done);
+
+		if (copy_from_user(kmmap_addr(pos + done), ubuf + done, n))
+			break;
+		done += n;
+		cond_resched();
+	}
+	if (!done)
+		return -EFAULT;
+	*ppos = pos + done;
+	return done;
+}
+
+static loff_t kmmap_llseek(struct file *file, loff_t offset, int whence)
+{
+	return fixed_size_llseek(file, offset, whence, kmmap_size());
+}
+
+/* ------------------------------------------------------------- ioctls */
+
+static bool kmmap_method_allowed(u32 how)
+{
+	return how < KMMAP_METHOD_COUNT && (kmmap_buf.methods & BIT(how));
+}
+
+static long kmmap_ioctl_info(struct kmmap_file *kf, void __user *uarg)
+{
+	struct kmmap_info info = {
+		.size		= kmmap_size(),
+		.page_size	= PAGE_SIZE,
+		.backing	= kmmap_buf.backing,
+		.method		= READ_ONCE(kf->method),
+		.methods	= kmmap_buf.methods,
+		.max_chunk_pages = kmmap_buf.max_chunk_pages,
+		.mappings	= atomic_read(&kmmap_buf.mappings),
+	};
+
+	return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
+}
+
+static long kmmap_ioctl_set_method(struct kmmap_file *kf, u32 __user *uarg)
+{
+	u32 how;
+
+	if (get_user(how, uarg))
+		return -EFAULT;
+	if (how >= KMMAP_METHOD_COUNT)
+		return -EINVAL;
+	if (!kmmap_method_allowed(how))
+		return -EOPNOTSUPP;
+	WRITE_ONCE(kf->method, how);
+	pr_debug("method %s\n", kmmap_method_names[how]);
+	return 0;
+}
+
+static long kmmap_ioctl_pfns(void __user *uarg)
+{
+	struct kmmap_pfns req;
+	u64 pfns[KMMAP_PFN_BATCH];
+	u64 __user *out;
+	u64 i;
+
+	/* Same rule as PFNs in /proc/<pid>/pagemap. */
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	if (copy_from_user(&req, uarg, sizeof(req)))
+		return -EFAULT;
+	if (req.first > kmmap_buf.nr_pages ||
+	    req.count > kmmap_buf.nr_pages - req.first)
+		return -EINVAL;
+
+	out = u64_to_user_ptr(req.pfns);
+	for (i = 0; i < req.count; i += KMMAP_PFN_BATCH) {
+		u64 n = min_t(u64, KMMAP_PFN_BATCH, req.count - i);
+		u64 j;
+
+		for (j = 0; j < n; j++)
+			pfns[j] = page_to_pfn(kmmap_buf.pages[req.first + i + j]);
+		if (copy_to_user(out + i, pfns, n * sizeof(pfns[0])))
+			return -EFAULT;
+		cond_resched();
+	}
+	return 0;
+}
+
+static long kmmap_ioctl_fill(void __user *uarg)
+{
+	struct kmmap_fill req;
+	u64 done = 0;
+
+	if (copy_from_user(&req, uarg, sizeof(req)))
+		return -EFAULT;
+	if (req.flags & ~KMMAP_FILL_ADD_OFFSET)
+		return -EINVAL;
+	if (req.pattern_len < 1 || req.pattern_len > sizeof(req.pattern))
+		return -EINVAL;
+	if (!kmmap_range_ok(req.offset, req.length))
+		return -EINVAL;
+	if ((req.flags & KMMAP_FILL_ADD_OFFSET) &&
+	    (req.pattern_len != sizeof(u64) || !IS_ALIGNED(req.offset, 8) ||
+	     !IS_ALIGNED(req.length, 8)))
+		return -EINVAL;
+
+	while (done < req.length) {
+		u64 off = req.offset + done;
+		size_t n = kmmap_page_chunk(off, req.length - done);
+		u8 *dst = kmmap_addr(off);
+		size_t k;
+
+		if (req.flags & KMMAP_FILL_ADD_OFFSET) {
+			__le64 *word = (__le64 *)dst;
+
+			for (k = 0; k < n / 8; k++)
+				word[k] = cpu_to_le64(req.pattern + off + 8 * k);
+		} else if (req.pattern_len == 1) {
+			memset(dst, req.pattern & 0xff, n);
+		} else {
+			for (k = 0; k < n; k++) {
+				unsigned int byte = (off + k) % req.pattern_len;
+
+				dst[k] = req.pattern >> (8 * byte);
+			}
+		}
+		done += n;
+		cond_resched();
+	}
+	return 0;
+}
+
+static long kmmap_ioctl_checksum(struct kmmap_checksum __user *uarg)
+{
+	struct kmmap_checksum req;
+	u32 crc = ~0U;
+	u64 done = 0;
+
+	if (copy_from_user(&req, uarg, sizeof(req)))
+		return -EFAULT;
+	if (req.reserved || !kmmap_range_ok(req.offset, req.length))
+		return -EINVAL;
+
+	while (done < req.length) {
+		u64 off = req.offset + done;
+		size_t n = kmmap_page_chunk(off, req.length - done);
+
+		crc = crc32_le(crc, kmmap_addr(off), n);
+		done += n;
+		cond_resched();
+	}
+	/* zlib's crc32() starts from and finishes with all bits inverted. */
+	return put_user(~crc, &uarg->crc32);
+}
+
+static long kmmap_ioctl(struct file *file, unsigned int cmd,
+			unsigned long arg)
+{
+	struct kmmap_file *kf = file->private_data;
+	void __user *uarg = (void __user *)arg;
+
+	switch (cmd) {
+	case KMMAP_IOC_INFO:
+		return kmmap_ioctl_info(kf, uarg);
+	case KMMAP_IOC_SET_METHOD:
+		return kmmap_ioctl_set_method(kf, uarg);
+	case KMMAP_IOC_PFNS:
+		return kmmap_ioctl_pfns(uarg);
+	case KMMAP_IOC_FILL:
+		return kmmap_ioctl_fill(uarg);
+	case KMMAP_IOC_CHECKSUM:
+		return kmmap_ioctl_checksum(uarg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+/* --------------------------------------------------------- open, close */
+
+static int kmmap_open(struct inode *inode, struct file *file)
+{
+	struct kmmap_file *kf;
+
+	kf = kzalloc(sizeof(*kf), GFP_KERNEL);
+	if (!kf)
+		return -ENOMEM;
+	kf->method = kmmap_buf.default_method;
+	/* misc_open() left our struct miscdevice here; we need no more. */
+	file->private_data = kf;
+	pr_debug("open\n");
+	return 0;
+}
+
+static int kmmap_release(struct inode *inode, struct file *file)
+{
+	pr_debug("release\n");
+	kfree(file->private_data);
+	return 0;
+}
+
+static const struct file_operations kmmap_fops = {
+	.owner		= THIS_MODULE,
+	.open		= kmmap_open,
+	.release	= kmmap_release,
+	.read		= kmmap_read,
+	.write		= kmmap_write,
+	.llseek		= kmmap_llseek,
+	.mmap		= kmmap_mmap,
+	.unlocked_ioctl	= kmmap_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
+};
+
+static struct miscdevice kmmap_misc = {
+	.minor		= MISC_DYNAMIC_MINOR,
+	.name		= "kmmap",
+	.fops		= &kmmap_fops,
+};
+
+/* -------------------------------------------------- buffer, init, exit */
+
+/* Longest run of consecutive PFNs, for KMMAP_IOC_INFO. */
+static u32 kmmap_longest_run(void)
+{
+	unsigned long i, run = 1, best = 1;
+
+	for (i = 1; i < kmmap_buf.nr_pages; i++) {
+		if (page_to_pfn(kmmap_buf.pages[i]) ==
+		    page_to_pfn(kmmap_buf.pages[i - 1]) + 1)
+			run++;
+		else
+			run = 1;
+		best = max(best, run);
+	}
+	return min_t(unsigned long, best, U32_MAX);
+}
+
+static void kmmap_free_pages(unsigned long count)
+{
+	unsigned long i;
+
+	for (i = 0; i < count; i++)
+		__free_page(kmmap_buf.pages[i]);
+}
+
+/*
+ * The largest blocks the allocator will give without a fight (no retries,
+ * no warning), down to single pages, each split so that every page carries
+ * its own reference count.
+ */
+static int kmmap_alloc_contig(void)
+{
+	unsigned long nr = kmmap_buf.nr_pages, i = 0;
+
+	while (i < nr) {
+		unsigned int order = min_t(unsigned int, ilog2(nr - i),
+					   KMMAP_MAX_ORDER);
+		struct page *page;
+		unsigned long j;
+
+		for (;;) {
+			gfp_t gfp = GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN;
+
+			if (order)
+				gfp |= __GFP_NORETRY;
+			page = alloc_pages(gfp, order);
+			if (page || !order)
+				break;
+			order--;
+		}
+		if (!page) {
+			kmmap_free_pages(i);
+			return -ENOMEM;
+		}
+		split_page(page, order);
+		for (j = 0; j < (1UL << order); j++)
+			kmmap_buf.pages[i + j] = page + j;
+		i += 1UL << order;
+		cond_resched();
+	}
+	return 0;
+}
+
+static int kmmap_alloc_vmalloc(void)
+{
+	unsigned long i;
+
+	kmmap_buf.vaddr = vmalloc_user(kmmap_size());
+	if (!kmmap_buf.vaddr)
+		return -ENOMEM;
+	for (i = 0; i < kmmap_buf.nr_pages; i++)
+		kmmap_buf.pages[i] =
+			vmalloc_to_page(kmmap_buf.vaddr + (i << PAGE_SHIFT));
+	return 0;
+}
+
+static int kmmap_buffer_alloc(void)
+{
+	int err;
+
+	kmmap_buf.pages = kvcalloc(kmmap_buf.nr_pages,
+				   sizeof(*kmmap_buf.pages), GFP_KERNEL);
+	if (!kmmap_buf.pages)
+		return -ENOMEM;
+
+	if (kmmap_buf.backing == KMMAP_BACKING_VMALLOC)
+		err = kmmap_alloc_vmalloc();
+	else
+		err = kmmap_alloc_contig();
+	if (err) {
+		kvfree(kmmap_buf.pages);
+		return err;
+	}
+	kmmap_buf.max_chunk_pages = kmmap_longest_run();
+	return 0;
+}
+
+static void kmmap_buffer_free(void)
+{
+	if (kmmap_buf.backing == KMMAP_BACKING_VMALLOC)
+		vfree(kmmap_buf.vaddr);
+	else
+		kmmap_free_pages(kmmap_buf.nr_pages);
+	kvfree(kmmap_buf.pages);
+}
+
+/* Checks the parameters, with a message that names the one at fault. */
+static int kmmap_parse_params(void)
+{
+	int b, m;
+
+	b = match_string(kmmap_backing_names, ARRAY_SIZE(kmmap_backing_names),
+			 backing);
+	if (b < 0) {
+		pr_err("backing=%s: must be contig or vmalloc\n", backing);
+		return -EINVAL;
+	}
+	kmmap_buf.backing = b;
+	kmmap_buf.methods = BIT(KMMAP_METHOD_FAULT) |
+			    BIT(KMMAP_METHOD_FAULT_AROUND) |
+			    BIT(KMMAP_METHOD_PAGES);
+	kmmap_buf.methods |= b == KMMAP_BACKING_VMALLOC ?
+			     BIT(KMMAP_METHOD_VMALLOC) : BIT(KMMAP_METHOD_PFN);
+
+	m = match_string(kmmap_method_names, ARRAY_SIZE(kmmap_method_names),
+			 method);
+	if (m < 0) {
+		pr_err("method=%s: must be fault, fault_around, pages, pfn or vmalloc\n",
+		       method);
+		return -EINVAL;
+	}
+	if (!kmmap_method_allowed(m)) {
+		pr_err("method=%s does not work with backing=%s\n", method,
+		       backing);
+		return -EINVAL;
+	}
+	kmmap_buf.default_method = m;
+
+	if (!fault_around_pages || fault_around_pages > KMMAP_MAX_BATCH) {
+		pr_err("fault_around_pages=%u: must be 1 to %u\n",
+		       fault_around_pages, KMMAP_MAX_BATCH);
+		return -EINVAL;
+	}
+	if (mode & ~0777) {
+		pr_err("mode=%#o: only permission bits (0 to 0777)\n", mode);
+		return -EINVAL;
+	}
+
+	if (!size) {
+		pr_err("size=0: the buffer needs at least one page\n");
+		return -EINVAL;
+	}
+	/* Compared in pages, so that rounding up cannot overflow. */
+	if (size / PAGE_SIZE >= totalram_pages() / 2) {
+		pr_err("size=%lu: more than half of RAM (%lu MiB)\n", size,
+		       totalram_pages() >> (20 - PAGE_SHIFT));
+		return -ENOMEM;
+	}
+	kmmap_buf.nr_pages = DIV_ROUND_UP(size, PAGE_SIZE);
+	return 0;
+}
+
+int kmmap_device_init(void)
+{
+	int err;
+
+	err = kmmap_parse_params();
+	if (err)
+		return err;
+
+	err = kmmap_buffer_alloc();
+	if (err) {
+		pr_err("size=%lu: cannot allocate %lu pages of %s memory\n",
+		       size, kmmap_buf.nr_pages, backing);
+		return err;
+	}
+
+	kmmap_misc.mode = mode;
+	err = misc_register(&kmmap_misc);
+	if (err) {
+		pr_err("cannot register /dev/%s: %d\n", kmmap_misc.name, err);
+		goto err_free;
+	}
+	pr_debug("/dev/%s: %lu pages, %s, longest run %u pages\n",
+		 kmmap_misc.name, kmmap_buf.nr_pages, backing,
+		 kmmap_buf.max_chunk_pages);
+	return 0;
+
+err_free:
+	kmmap_buffer_free();
+	return err;
+}
+
+void kmmap_device_exit(void)
+{
+	misc_deregister(&kmmap_misc);
+	kmmap_buffer_free();
+}
