@@ -33,6 +33,9 @@ export function withContext(
   hint?: (code: string) => string | undefined,
 ): unknown {
   if (!isNativeSystemError(err)) return err;
+  // libuv names errno 95 ENOTSUP (as Node does) but describes it as the
+  // socket-only EOPNOTSUPP; drivers return it for any unsupported request.
+  if (err.code === 'ENOTSUP') err.message = err.message.replace('operation not supported on socket', 'operation not supported');
   const name = target.path !== undefined ? `'${target.path}'` : target.fd !== undefined ? `fd ${target.fd}` : '';
   const extra = hint?.(err.code);
   err.message = `${err.message}${name ? ` ${name}` : ''}${extra ? `. ${extra}` : ''}`;

@@ -8,4 +8,18 @@ export * as pagemap from './pagemap';
 export type { PagemapEntry, PagemapOptions } from './pagemap';
 export { ioctl, ioctlNumbers, KMMAP_IOC_MAGIC, LKMC_MMAP_IOC_PHYS_ADDR } from './ioctl';
 export { LKMC_MMAP_PATH, lkmcPhysicalAddress } from './lkmc';
+export { KmmapDevice } from './device';
+export type { DeviceInfo, DeviceMapOptions, DeviceOpenOptions, DeviceRange, FillOptions } from './device';
+export {
+  BACKINGS,
+  KMMAP_DEVICE_PATH,
+  KMMAP_FILL_ADD_OFFSET,
+  KMMAP_IOC_CHECKSUM,
+  KMMAP_IOC_FILL,
+  KMMAP_IOC_INFO,
+  KMMAP_IOC_PFNS,
+  KMMAP_IOC_SET_METHOD,
+  MAPPING_METHODS,
+} from './uapi';
+export type { Backing, MappingMethod } from './uapi';
 export type { CodedError, SystemError } from './errors';
