@@ -3,9 +3,10 @@
 // Runs after the other kernel tests (see vitest.config.mts); leaves the
 // module loaded again.
 import * as fs from 'node:fs';
+import * as zlib from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LKMC_MMAP_PATH, map, PAGE_SIZE } from '../../dist/index.js';
-import { insmod, isLoaded, MODULE_KO, refcount, rmmod } from './module';
+import { KMMAP_DEVICE_PATH, KmmapDevice, LKMC_MMAP_PATH, map, PAGE_SIZE } from '../../dist/index.js';
+import { insmod, isLoaded, MODULE_KO, refcount, reload, rmmod } from './module';
 
 afterAll(() => {
   if (!isLoaded()) expect(insmod()).toMatchObject({ status: 0 });
@@ -53,5 +54,43 @@ describe('module lifetime', () => {
     expect(() => map(fd, { length: PAGE_SIZE })).toThrow(expect.objectContaining({ code: 'EIO' }));
     fs.closeSync(fd);
     expect(insmod()).toMatchObject({ status: 0 });
+  });
+
+  it('rmmod fails with EBUSY while /dev/kmmap is open, and while a mapping of it outlives the fd', () => {
+    reload();
+    const dev = KmmapDevice.open({ method: 'pages' });
+    expect(rmmod().stderr).toMatch(/in use|busy/i);
+    const m = dev.map();
+    dev.close();
+    // The mapping holds the file (its fops pin the module) and the VMA pins it too.
+    expect(refcount()).toBe(2);
+    const refused = rmmod();
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toMatch(/in use|busy/i);
+    m.buffer.write('still mapped');
+    expect(m.buffer.toString('latin1', 0, 12)).toBe('still mapped');
+    m.close();
+    expect(refcount()).toBe(0);
+    expect(rmmod()).toMatchObject({ status: 0 });
+    expect(fs.existsSync(KMMAP_DEVICE_PATH)).toBe(false);
+    expect(insmod()).toMatchObject({ status: 0 });
+  });
+
+  it('survives repeated load, map, touch and unload cycles with every backing and method', () => {
+    for (let cycle = 0; cycle < 3; cycle++) {
+      for (const backing of ['contig', 'vmalloc'] as const) {
+        reload([`backing=${backing}`, `size=${(cycle + 1) * 1024 * 1024}`]);
+        using dev = KmmapDevice.open();
+        for (const method of dev.info().methods) {
+          dev.method = method;
+          using m = dev.map();
+          m.buffer.fill(cycle + 1);
+          expect(dev.checksum()).toBe(zlib.crc32(m.buffer));
+        }
+        expect(dev.info().mappings).toBe(0);
+      }
+    }
+    reload();
+    expect(refcount()).toBe(0);
   });
 });

@@ -15,7 +15,18 @@ export function run(command: string, args: string[]) {
 }
 
 export const rmmod = () => run('rmmod', ['kmmap']);
-export const insmod = () => run('insmod', [MODULE_KO]);
+/** insmod with module parameters, e.g. ['backing=vmalloc', 'size=65536']. */
+export const insmod = (params: string[] = []) => run('insmod', [MODULE_KO, ...params]);
+
+/** Unloads the module if loaded and loads it with `params`; throws on failure. */
+export function reload(params: string[] = []): void {
+  if (isLoaded()) {
+    const out = rmmod();
+    if (out.status !== 0) throw new Error(`rmmod kmmap failed: ${out.stderr}`);
+  }
+  const out = insmod(params);
+  if (out.status !== 0) throw new Error(`insmod ${MODULE_KO} ${params.join(' ')} failed: ${out.stderr}`);
+}
 
 export function isLoaded(): boolean {
   return fs.existsSync('/sys/module/kmmap');
