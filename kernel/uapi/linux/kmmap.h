@@ -7,6 +7,7 @@
 #ifndef _UAPI_LINUX_KMMAP_H
 #define _UAPI_LINUX_KMMAP_H
 
+#include <linux/const.h>
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
@@ -57,7 +58,7 @@ struct kmmap_pfns {
 };
 
 /* Fill flag: each 8-byte word gets pattern + its byte offset in the buffer. */
-#define KMMAP_FILL_ADD_OFFSET (1U << 0)
+#define KMMAP_FILL_ADD_OFFSET _BITUL(0)
 
 /*
  * Bytes [offset, offset + length) of the buffer get the low pattern_len
