@@ -17,7 +17,7 @@ int main(void)
 	       (unsigned long)LKMC_MMAP_IOC_PHYS_ADDR, (unsigned long)KMMAP_IOC_INFO,
 	       (unsigned long)KMMAP_IOC_SET_METHOD, (unsigned long)KMMAP_IOC_PFNS,
 	       (unsigned long)KMMAP_IOC_FILL, (unsigned long)KMMAP_IOC_CHECKSUM);
-	printf("\"magic\":%d,\"fillAddOffset\":%u,", KMMAP_IOC_MAGIC, KMMAP_FILL_ADD_OFFSET);
+	printf("\"magic\":%d,\"fillAddOffset\":%u,", KMMAP_IOC_MAGIC, (unsigned int)KMMAP_FILL_ADD_OFFSET);
 	printf("\"backings\":[%d,%d],", KMMAP_BACKING_CONTIG, KMMAP_BACKING_VMALLOC);
 	printf("\"methods\":[%d,%d,%d,%d,%d],\"methodCount\":%d,", KMMAP_METHOD_FAULT,
 	       KMMAP_METHOD_FAULT_AROUND, KMMAP_METHOD_PAGES, KMMAP_METHOD_PFN,
