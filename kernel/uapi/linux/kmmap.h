@@ -7,7 +7,6 @@
 #ifndef _UAPI_LINUX_KMMAP_H
 #define _UAPI_LINUX_KMMAP_H
 
-#include <linux/const.h>
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
@@ -58,7 +57,7 @@ struct kmmap_pfns {
 };
 
 /* Fill flag: each 8-byte word gets pattern + its byte offset in the buffer. */
-#define KMMAP_FILL_ADD_OFFSET _BITUL(0)
+#define KMMAP_FILL_ADD_OFFSET 0x1U
 
 /*
  * Bytes [offset, offset + length) of the buffer get the low pattern_len
