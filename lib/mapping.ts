@@ -193,16 +193,19 @@ function mapLength(stat: fs.Stats, fd: number, offset: bigint, options: MapOptio
   if (stat.isDirectory()) {
     throw systemError('EISDIR', 21, 'mmap', 'illegal operation on a directory', path, 'Map a file or device, not a directory');
   }
-  if (!stat.isFile() || onPseudoFilesystem(fd)) {
-    if (options.length === undefined) {
-      throw codedError('ERR_KMMAP_LENGTH_REQUIRED',
-        `${path ?? 'This fd'} is a device or a kernel file whose size stat cannot tell: pass options.length (e.g. PAGE_SIZE)`);
-    }
+  const lengthRequired = () =>
+    codedError('ERR_KMMAP_LENGTH_REQUIRED',
+      `${path ?? 'This fd'} is a device or a kernel file whose size stat cannot tell: pass options.length (e.g. PAGE_SIZE)`);
+  if (!stat.isFile()) {
+    if (options.length === undefined) throw lengthRequired();
     return options.length;
   }
 
+  // statfs (several microseconds, a third of a small map()) is asked only
+  // when the answer matters: without a length, or for a range past the end.
   const size = BigInt(stat.size);
   if (options.length === undefined) {
+    if (onPseudoFilesystem(fd)) throw lengthRequired();
     if (offset >= size) {
       throw outOfRange('options.offset', `below the file size (${size}) when options.length is omitted`, offset);
     }
@@ -213,9 +216,10 @@ function mapLength(stat: fs.Stats, fd: number, offset: bigint, options: MapOptio
     }
     return Number(rest);
   }
-  // A page entirely past the end of the file raises SIGBUS when touched.
+  // A page entirely past the end of a regular file raises SIGBUS when
+  // touched. On a pseudo filesystem the size means nothing: the driver decides.
   const lastPageStart = offset + BigInt(options.length - 1) - ((offset + BigInt(options.length - 1)) % BigInt(PAGE_SIZE));
-  if (lastPageStart >= size && !options.allowBeyondEnd) {
+  if (lastPageStart >= size && !options.allowBeyondEnd && !onPseudoFilesystem(fd)) {
     throw codedError('ERR_KMMAP_BEYOND_END',
       `Mapping ${options.length} bytes at offset ${offset} reaches past the end of ${path ?? 'the file'} ` +
       `(${size} bytes), and touching those pages would raise SIGBUS: grow the file first ` +
