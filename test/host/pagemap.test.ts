@@ -36,6 +36,19 @@ describe('pagemap', () => {
     }
   });
 
+  it('readInto fills and returns the array it is given, as read() would', () => {
+    const pages = 70_000;
+    using m = map('/dev/zero', { length: pages * PAGE_SIZE, access: 'rw' });
+    for (let i = 0; i < pages; i += 3) m.buffer[i * PAGE_SIZE] = 1;
+    const out = new BigUint64Array(pages).fill(0xdeadn);
+    expect(pagemap.readInto(m.address, out)).toBe(out);
+    expect(out).toEqual(pagemap.read(m.address, pages));
+    expect(out.filter((raw) => pagemap.decode(raw, 0n).present).length).toBe(Math.ceil(pages / 3));
+    expect(pagemap.readInto(m.address, new BigUint64Array(0))).toHaveLength(0);
+    expectError(() => pagemap.readInto(m.address, new BigInt64Array(1) as never), { code: 'ERR_INVALID_ARG_TYPE' }, /BigUint64Array/);
+    expectError(() => pagemap.readInto(m.address, [0n] as never), { code: 'ERR_INVALID_ARG_TYPE' });
+  });
+
   it('reads another process by pid', () => {
     const entries = pagemap.range(0n, 1, { pid: process.pid });
     expect(entries[0]!.present).toBe(false);
