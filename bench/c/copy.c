@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Case "copy": memcpy out of a shared mapping of a file into private memory.
+ * Usage: copy PATH LENGTH. The mapping and the destination are populated
+ * before the first run, as on the JavaScript side.
+ */
+#include "protocol.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+	size_t length, i;
+	uint8_t *source, *dest;
+	uint64_t start, took, check;
+	int fd;
+
+	if (argc != 3) {
+		fputs("usage: copy PATH LENGTH\n", stderr);
+		return 2;
+	}
+	length = parse_size("LENGTH", argv[2]);
+	fd = open(argv[1], O_RDONLY);
+	if (fd < 0)
+		die(argv[1]);
+	source = mmap(NULL, length, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
+	if (source == MAP_FAILED)
+		die("mmap");
+	dest = aligned_alloc(4096, length);
+	if (!dest)
+		die("aligned_alloc");
+	memset(dest, 0, length);
+	ready();
+	while (next_run()) {
+		start = now_ns();
+		memcpy(dest, source, length);
+		took = now_ns() - start;
+		check = 0;
+		for (i = 0; i < length; i += 4096)
+			check += dest[i];
+		report(took, check);
+	}
+	return 0;
+}

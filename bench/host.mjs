@@ -1,0 +1,353 @@
+// The cases that need no kernel module: mappings of tmpfs files, and pagemap.
+import { randomFillSync } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { cProgram } from './c.mjs';
+import { withCoprocesses } from './coprocess.mjs';
+import { kmmap } from './kmmap.mjs';
+import { MMAP_IO_VERSION } from './mmap-io.mjs';
+import { REPO } from './paths.mjs';
+import { rateRow, timeRatio, timeRow, unavailableRow } from './result.mjs';
+import { interleave, timeNs } from './stats.mjs';
+
+const { map, pagemap, PAGE_SIZE } = kmmap;
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const GiB = 1024 * MiB;
+const TMPFS_MAGIC = 0x01021994;
+
+/**
+ * Sizes and repetitions of each case. `tiny` runs everything once at the
+ * smallest sizes, to prove the code works, not to measure.
+ */
+export const PLANS = {
+  full: {
+    copy: { bytes: 64 * MiB, rounds: 31, warmup: 3 },
+    mapCycle: {
+      sizes: [
+        { bytes: 4 * KiB, cycles: 2000 },
+        { bytes: 1 * MiB, cycles: 100 },
+        { bytes: 64 * MiB, cycles: 3 },
+      ],
+      rounds: 21,
+      warmup: 2,
+    },
+    // The reference method takes about a second a pass; the others get
+    // more samples in between.
+    pagemap: { bytes: 1 * GiB, rounds: 9, warmup: 1, fastPerRound: 5 },
+    zeroCopy: { bytes: 64 * MiB, rounds: 31, warmup: 3 },
+  },
+  tiny: {
+    copy: { bytes: 1 * MiB, rounds: 1, warmup: 0 },
+    mapCycle: {
+      sizes: [
+        { bytes: 4 * KiB, cycles: 2 },
+        { bytes: 64 * KiB, cycles: 2 },
+        { bytes: 1 * MiB, cycles: 2 },
+      ],
+      rounds: 1,
+      warmup: 0,
+    },
+    pagemap: { bytes: 4 * MiB, rounds: 1, warmup: 0, fastPerRound: 1 },
+    zeroCopy: { bytes: 1 * MiB, rounds: 1, warmup: 0 },
+  },
+};
+
+/** Human size: 4 KiB, 1 MiB, 1 GiB. */
+export function formatBytes(bytes) {
+  for (const [unit, size] of [['GiB', GiB], ['MiB', MiB], ['KiB', KiB]]) {
+    if (bytes >= size && bytes % size === 0) return `${bytes / size} ${unit}`;
+  }
+  return `${bytes} B`;
+}
+
+// Results of loops the optimiser must not drop go here.
+let sink = 0;
+
+/** Reads one byte of every page, as the C counterparts do. */
+function touchPages(buffer) {
+  let sum = 0;
+  for (let i = 0; i < buffer.length; i += PAGE_SIZE) sum += buffer[i];
+  sink += sum;
+}
+
+/**
+ * A directory on tmpfs for the cases' files: /dev/shm, which every Linux
+ * system mounts. Memory-backed, so timings measure mapping, not a disk.
+ */
+function tmpfsDir() {
+  const base = '/dev/shm';
+  let type;
+  try {
+    type = Number(fs.statfsSync(base).type);
+  } catch (err) {
+    throw new Error(`The host cases need a tmpfs at ${base}: ${err.message}`);
+  }
+  if (type !== TMPFS_MAGIC) throw new Error(`${base} is not a tmpfs (filesystem type 0x${type.toString(16)})`);
+  return fs.mkdtempSync(path.join(base, 'kmmap-bench-'));
+}
+
+/** Writes `bytes` of pseudo-random data to a new file, 64 MiB at a time. */
+function writeDataFile(file, bytes, { avoidByte } = {}) {
+  const chunk = Buffer.allocUnsafe(Math.min(bytes, 64 * MiB));
+  randomFillSync(chunk);
+  if (avoidByte !== undefined) {
+    for (let i = 0; i < chunk.length; i++) if (chunk[i] === avoidByte) chunk[i] = 0;
+  }
+  const fd = fs.openSync(file, 'w');
+  try {
+    for (let done = 0; done < bytes; done += chunk.length) {
+      fs.writeSync(fd, chunk, 0, Math.min(chunk.length, bytes - done), done);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Case 1: Buffer.copy out of a mapping vs C memcpy out of the same kind of mapping. */
+async function copyCase(dir, plan) {
+  const file = path.join(dir, 'copy');
+  writeDataFile(file, plan.bytes);
+  const mapping = map(file);
+  let samples;
+  try {
+    touchPages(mapping.buffer);
+    const dest = Buffer.alloc(plan.bytes);
+    samples = await withCoprocesses([cProgram('copy', [file, String(plan.bytes)])], ([c]) =>
+      interleave(
+        [
+          { name: 'kmmap', run: () => timeNs(() => mapping.buffer.copy(dest, 0, 0, plan.bytes)) },
+          { name: 'c', run: () => c.run() },
+        ],
+        plan,
+      ),
+    );
+    if (!dest.equals(mapping.buffer)) throw new Error('copy: the copied bytes differ from the mapping');
+  } finally {
+    mapping.close();
+  }
+  const kmmapRow = timeRow('kmmap: mapping.buffer.copy(buffer)', samples.get('kmmap'));
+  const cRow = timeRow('C: memcpy', samples.get('c'));
+  return {
+    id: 'copy',
+    title: `Copy ${formatBytes(plan.bytes)} out of a mapping of a tmpfs file`,
+    where: 'host',
+    setup: 'Both map the same populated /dev/shm file (MAP_SHARED, read-only) and copy all of it into private, already touched memory. Time per copy.',
+    rows: [kmmapRow, cRow],
+    ratios: [timeRatio('kmmap speed relative to C (C time / kmmap time)', cRow, kmmapRow, { op: '>=', value: 0.95 })],
+  };
+}
+
+/** Case 2: map, touch every page, unmap: kmmap vs C vs mmap-io, per size. */
+async function mapCycleCase(dir, plan, mmapIo) {
+  const largest = Math.max(...plan.sizes.map((s) => s.bytes));
+  const file = path.join(dir, 'map-cycle');
+  writeDataFile(file, largest);
+  const script = path.join(REPO, 'bench', 'map-cycle-js.mjs');
+  const rows = [];
+  const ratios = [];
+  for (const { bytes, cycles } of plan.sizes) {
+    const size = formatBytes(bytes);
+    const args = [file, String(bytes), String(cycles)];
+    const js = (library, ...extra) => ({
+      label: `bench/map-cycle-js.mjs ${library}`,
+      command: process.execPath,
+      args: [script, library, ...args, ...extra],
+    });
+    const specs = [js('kmmap'), cProgram('map_cycle', args), ...(mmapIo.module ? [js('mmap-io', mmapIo.prefix)] : [])];
+    const samples = await withCoprocesses(specs, ([kmmapProgram, cProgram, mmapIoProgram]) =>
+      interleave(
+        [
+          { name: 'kmmap', run: () => kmmapProgram.run() },
+          { name: 'c', run: () => cProgram.run() },
+          ...(mmapIoProgram ? [{ name: 'mmap-io', run: () => mmapIoProgram.run() }] : []),
+        ],
+        plan,
+      ),
+    );
+    const kmmapRow = rateRow(`${size}: kmmap map(fd), close()`, samples.get('kmmap'), cycles, 'cycles/s');
+    const cRow = rateRow(`${size}: C mmap, munmap`, samples.get('c'), cycles, 'cycles/s');
+    const mmapIoRow = mmapIo.module
+      ? rateRow(`${size}: mmap-io ${MMAP_IO_VERSION} map(), GC`, samples.get('mmap-io'), cycles, 'cycles/s')
+      : unavailableRow(`${size}: mmap-io ${MMAP_IO_VERSION}`, 'cycles/s', mmapIo.reason);
+    rows.push(kmmapRow, cRow, mmapIoRow);
+    ratios.push(
+      timeRatio(`${size}: kmmap time / C time`, kmmapRow, cRow, { op: '<=', value: 1.3 }),
+      timeRatio(`${size}: mmap-io time / kmmap time`, mmapIoRow, kmmapRow, { op: '>', value: 1 }),
+    );
+  }
+  return {
+    id: 'map-cycle',
+    title: 'Map, touch every page, unmap a tmpfs file',
+    where: 'host',
+    setup:
+      'One open fd of a /dev/shm file per process; each cycle maps LENGTH bytes (MAP_SHARED, read-only), reads one byte per page and unmaps. ' +
+      'Each contender runs in its own process. mmap-io cannot unmap: each of its repetitions ends with a full garbage collection and one event-loop turn, which is when its mappings go.',
+    rows,
+    ratios,
+  };
+}
+
+/** Case 3: pagemap entries of every page of a populated mapping. */
+async function pagemapCase(dir, plan) {
+  const pages = plan.bytes / PAGE_SIZE;
+  const file = path.join(dir, 'pagemap');
+  writeDataFile(file, plan.bytes);
+  const mapping = map(file);
+  let samples;
+  let pfnsVisible;
+  try {
+    touchPages(mapping.buffer);
+    const check = pagemap.read(mapping.address, pages);
+    const missing = check.findIndex((raw) => raw >> 63n === 0n);
+    if (missing !== -1) throw new Error(`pagemap: page ${missing} of the populated mapping is not present`);
+    pfnsVisible = check.every((raw) => (raw & ((1n << 55n) - 1n)) !== 0n);
+
+    // C reuses one array for the entries; so does readInto().
+    const entries = new BigUint64Array(pages);
+    const args = [file, String(plan.bytes)];
+    samples = await withCoprocesses([cProgram('pagemap', ['reference', ...args]), cProgram('pagemap', ['batched', ...args])], ([reference, batched]) =>
+      interleave(
+        [
+          { name: 'readInto', run: () => timeNs(() => pagemap.readInto(mapping.address, entries)), perRound: plan.fastPerRound },
+          { name: 'read', run: () => timeNs(() => pagemap.read(mapping.address, pages)), perRound: plan.fastPerRound },
+          { name: 'reference', run: () => reference.run() },
+          { name: 'batched', run: () => batched.run(), perRound: plan.fastPerRound },
+        ],
+        plan,
+      ),
+    );
+  } finally {
+    mapping.close();
+  }
+  const kmmapRow = timeRow('kmmap: pagemap.readInto(), one array reused', samples.get('readInto'));
+  const readRow = timeRow('kmmap: pagemap.read(), a new array each time', samples.get('read'));
+  const referenceRow = timeRow('C, reference method: open, pread 8 bytes, close per page', samples.get('reference'));
+  const batchedRow = timeRow('C: pread of 65,536 entries at a time, one array reused', samples.get('batched'));
+  return {
+    id: 'pagemap',
+    title: `Pagemap entries of every page of a populated ${formatBytes(plan.bytes)} mapping (${pages.toLocaleString('en')} pages)`,
+    where: 'host',
+    setup:
+      `Each process maps the same /dev/shm file and touches every page, then reads /proc/self/pagemap for all of them. ` +
+      `PFNs ${pfnsVisible ? 'were visible (run as root)' : 'were hidden (not root): entries read, PFNs 0'}. Time per pass over all pages.`,
+    pfnsVisible,
+    rows: [kmmapRow, readRow, referenceRow, batchedRow],
+    ratios: [
+      timeRatio('readInto() speed relative to the reference method', referenceRow, kmmapRow, { op: '>=', value: 100 }),
+      timeRatio('readInto() speed relative to C batched pread', batchedRow, kmmapRow, { op: '>=', value: 0.9 }),
+      timeRatio('read() speed relative to the reference method', referenceRow, readRow),
+      timeRatio('read() speed relative to C batched pread', batchedRow, readRow),
+    ],
+  };
+}
+
+/**
+ * Case 4: scanning data in place through a mapping vs reading it into a
+ * Buffer first. The scan is Buffer#indexOf of a byte the data lacks, which
+ * reads every byte at memchr speed: what remains is the cost of the copy.
+ * @param {string} id
+ * @param {string} title
+ * @param {string} where
+ * @param {{ bytes: number, rounds: number, warmup: number }} plan
+ * @param {{ mapping: import('../dist/index.js').Mapping, fd: number, absent: number, setup: string }} source
+ */
+export async function zeroCopyCase(id, title, where, plan, source) {
+  const { mapping, fd, absent } = source;
+  const copy = Buffer.alloc(plan.bytes);
+  touchPages(mapping.buffer);
+  const scanMapping = () => {
+    if (mapping.buffer.indexOf(absent) !== -1) throw new Error(`${id}: the data holds the byte it must lack`);
+  };
+  const readAndScan = () => {
+    const got = fs.readSync(fd, copy, 0, plan.bytes, 0);
+    if (got !== plan.bytes) throw new Error(`${id}: read ${got} of ${plan.bytes} bytes`);
+    if (copy.indexOf(absent) !== -1) throw new Error(`${id}: the data holds the byte it must lack`);
+  };
+  const samples = await interleave(
+    [
+      { name: 'mapping', run: () => timeNs(scanMapping) },
+      { name: 'read', run: () => timeNs(readAndScan) },
+    ],
+    plan,
+  );
+  const mappingRow = timeRow('kmmap: scan the mapping in place', samples.get('mapping'));
+  const readRow = timeRow('fs.readSync into a Buffer, then scan it', samples.get('read'));
+  return {
+    id,
+    title,
+    where,
+    setup: source.setup,
+    rows: [mappingRow, readRow],
+    ratios: [timeRatio('zero-copy speed-up (read time / mapping time)', readRow, mappingRow, { op: '>=', value: 2 })],
+  };
+}
+
+async function hostZeroCopyCase(dir, plan) {
+  const file = path.join(dir, 'zero-copy');
+  const absent = 0xff;
+  writeDataFile(file, plan.bytes, { avoidByte: absent });
+  const mapping = map(file);
+  const fd = fs.openSync(file, 'r');
+  try {
+    return await zeroCopyCase('zero-copy', `Scan ${formatBytes(plan.bytes)} of a tmpfs file: through a mapping vs read into a Buffer`, 'host', plan, {
+      mapping,
+      fd,
+      absent,
+      setup:
+        'A /dev/shm file, mapped once and populated. Each repetition scans it with Buffer#indexOf for a byte it lacks (every byte read): ' +
+        'in place through the mapping, or after fs.readSync of all of it into a preallocated Buffer.',
+    });
+  } finally {
+    fs.closeSync(fd);
+    mapping.close();
+  }
+}
+
+/**
+ * Runs the host cases in order, each on its own files, and returns their
+ * results. The files are removed at the end, also on failure.
+ * @param {{ tiny: boolean, mmapIo: import('./mmap-io.mjs').MmapIoResult, only?: Set<string>, log: (line: string) => void }} options
+ * @returns {Promise<import('./result.mjs').CaseResult[]>}
+ */
+export async function runHostCases({ tiny, mmapIo, only, log }) {
+  const plan = tiny ? PLANS.tiny : PLANS.full;
+  const dir = tmpfsDir();
+  const results = [];
+  try {
+    const steps = [
+      ['copy', () => copyCase(dir, plan.copy)],
+      ['map-cycle', () => mapCycleCase(dir, plan.mapCycle, mmapIo)],
+      ['pagemap', () => pagemapCase(dir, plan.pagemap)],
+      ['zero-copy', () => hostZeroCopyCase(dir, plan.zeroCopy)],
+    ];
+    for (const [id, step] of steps) {
+      if (only && !only.has(id)) continue;
+      log(`host: ${id} ...`);
+      const started = Date.now();
+      results.push(await step());
+      log(`host: ${id} done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      // Each case's files go before the next, to hold at most one case's memory.
+      for (const name of fs.readdirSync(dir)) fs.rmSync(path.join(dir, name));
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  if (sink === -1) log('(unreachable: keeps the page-touching loops observable)');
+  return results;
+}
+
+/** The machine the numbers come from. */
+export function machineInfo() {
+  const cpuinfo = fs.readFileSync('/proc/cpuinfo', 'utf8');
+  const model = /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? 'unknown';
+  return {
+    cpus: os.cpus().length,
+    cpuModel: model,
+    memoryGiB: Math.round(os.totalmem() / GiB),
+    node: process.version,
+    kernel: os.release(),
+    root: process.getuid?.() === 0,
+  };
+}
