@@ -6,15 +6,13 @@ import * as path from 'node:path';
 import { cProgram } from './c.mjs';
 import { withCoprocesses } from './coprocess.mjs';
 import { kmmap } from './kmmap.mjs';
+import { formatBytes, GiB, KiB, MiB, populate, zeroCopyCase } from './common.mjs';
 import { MMAP_IO_VERSION } from './mmap-io.mjs';
 import { REPO } from './paths.mjs';
 import { rateRow, timeRatio, timeRow, unavailableRow } from './result.mjs';
 import { interleave, timeNs } from './stats.mjs';
 
 const { map, pagemap, PAGE_SIZE } = kmmap;
-const KiB = 1024;
-const MiB = 1024 * KiB;
-const GiB = 1024 * MiB;
 const TMPFS_MAGIC = 0x01021994;
 
 /**
@@ -53,24 +51,6 @@ export const PLANS = {
     zeroCopy: { bytes: 1 * MiB, rounds: 1, warmup: 0 },
   },
 };
-
-/** Human size: 4 KiB, 1 MiB, 1 GiB. */
-export function formatBytes(bytes) {
-  for (const [unit, size] of [['GiB', GiB], ['MiB', MiB], ['KiB', KiB]]) {
-    if (bytes >= size && bytes % size === 0) return `${bytes / size} ${unit}`;
-  }
-  return `${bytes} B`;
-}
-
-// Results of loops the optimiser must not drop go here.
-let sink = 0;
-
-/** Reads one byte of every page, as the C counterparts do. */
-function touchPages(buffer) {
-  let sum = 0;
-  for (let i = 0; i < buffer.length; i += PAGE_SIZE) sum += buffer[i];
-  sink += sum;
-}
 
 /**
  * A directory on tmpfs for the cases' files: /dev/shm, which every Linux
@@ -112,7 +92,7 @@ async function copyCase(dir, plan) {
   const mapping = map(file);
   let samples;
   try {
-    touchPages(mapping.buffer);
+    populate(mapping.buffer);
     const dest = Buffer.alloc(plan.bytes);
     samples = await withCoprocesses([cProgram('copy', [file, String(plan.bytes)])], ([c]) =>
       interleave(
@@ -198,7 +178,7 @@ async function pagemapCase(dir, plan) {
   let samples;
   let pfnsVisible;
   try {
-    touchPages(mapping.buffer);
+    populate(mapping.buffer);
     const check = pagemap.read(mapping.address, pages);
     const missing = check.findIndex((raw) => raw >> 63n === 0n);
     if (missing !== -1) throw new Error(`pagemap: page ${missing} of the populated mapping is not present`);
@@ -240,47 +220,6 @@ async function pagemapCase(dir, plan) {
       timeRatio('read() speed relative to the reference method', referenceRow, readRow),
       timeRatio('read() speed relative to C batched pread', batchedRow, readRow),
     ],
-  };
-}
-
-/**
- * Case 4: scanning data in place through a mapping vs reading it into a
- * Buffer first. The scan is Buffer#indexOf of a byte the data lacks, which
- * reads every byte at memchr speed: what remains is the cost of the copy.
- * @param {string} id
- * @param {string} title
- * @param {string} where
- * @param {{ bytes: number, rounds: number, warmup: number }} plan
- * @param {{ mapping: import('../dist/index.js').Mapping, fd: number, absent: number, setup: string }} source
- */
-export async function zeroCopyCase(id, title, where, plan, source) {
-  const { mapping, fd, absent } = source;
-  const copy = Buffer.alloc(plan.bytes);
-  touchPages(mapping.buffer);
-  const scanMapping = () => {
-    if (mapping.buffer.indexOf(absent) !== -1) throw new Error(`${id}: the data holds the byte it must lack`);
-  };
-  const readAndScan = () => {
-    const got = fs.readSync(fd, copy, 0, plan.bytes, 0);
-    if (got !== plan.bytes) throw new Error(`${id}: read ${got} of ${plan.bytes} bytes`);
-    if (copy.indexOf(absent) !== -1) throw new Error(`${id}: the data holds the byte it must lack`);
-  };
-  const samples = await interleave(
-    [
-      { name: 'mapping', run: () => timeNs(scanMapping) },
-      { name: 'read', run: () => timeNs(readAndScan) },
-    ],
-    plan,
-  );
-  const mappingRow = timeRow('kmmap: scan the mapping in place', samples.get('mapping'));
-  const readRow = timeRow('fs.readSync into a Buffer, then scan it', samples.get('read'));
-  return {
-    id,
-    title,
-    where,
-    setup: source.setup,
-    rows: [mappingRow, readRow],
-    ratios: [timeRatio('zero-copy speed-up (read time / mapping time)', readRow, mappingRow, { op: '>=', value: 2 })],
   };
 }
 
@@ -334,7 +273,6 @@ export async function runHostCases({ tiny, mmapIo, only, log }) {
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  if (sink === -1) log('(unreachable: keeps the page-touching loops observable)');
   return results;
 }
 

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { touchPages } from './common.mjs';
 import { kmmap } from './kmmap.mjs';
 
 const [library, file, lengthText, cyclesText, mmapIoPrefix] = process.argv.slice(2);
@@ -20,14 +21,6 @@ if (!['kmmap', 'mmap-io'].includes(library) || !file || !(length > 0) || !(cycle
   console.error('usage: map-cycle-js.mjs kmmap|mmap-io FILE LENGTH CYCLES [MMAP_IO_PREFIX]');
   process.exit(2);
 }
-const PAGE_SIZE = kmmap.PAGE_SIZE;
-
-function touchPages(buffer) {
-  let sum = 0;
-  for (let i = 0; i < buffer.length; i += PAGE_SIZE) sum += buffer[i];
-  return sum;
-}
-
 const fd = fs.openSync(file, 'r');
 
 /** Mappings of the file still in this process's address space. */

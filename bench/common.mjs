@@ -1,0 +1,77 @@
+// Helpers and the one case that the host and the kernel parts share.
+import * as fs from 'node:fs';
+import { kmmap } from './kmmap.mjs';
+import { timeRatio, timeRow } from './result.mjs';
+import { interleave, timeNs } from './stats.mjs';
+
+export const KiB = 1024;
+export const MiB = 1024 * KiB;
+export const GiB = 1024 * MiB;
+
+/** Human size: 4 KiB, 1 MiB, 1 GiB. */
+export function formatBytes(bytes) {
+  for (const [unit, size] of [['GiB', GiB], ['MiB', MiB], ['KiB', KiB]]) {
+    if (bytes >= size && bytes % size === 0) return `${bytes / size} ${unit}`;
+  }
+  return `${bytes} B`;
+}
+
+/**
+ * Reads one byte of every page, as the C counterparts do, and returns
+ * their sum: callers keep it, so the optimiser cannot drop the reads.
+ */
+export function touchPages(buffer) {
+  let sum = 0;
+  for (let i = 0; i < buffer.length; i += kmmap.PAGE_SIZE) sum += buffer[i];
+  return sum;
+}
+
+/** Where populate() keeps its sums, so that its reads are never dropped. */
+export const populated = { sum: 0 };
+
+/** Touches every page before timing starts, so that no fault is timed. */
+export function populate(buffer) {
+  populated.sum += touchPages(buffer);
+}
+
+/**
+ * Case 4: scanning data in place through a mapping vs reading it into a
+ * Buffer first. The scan is Buffer#indexOf of a byte the data lacks, which
+ * reads every byte at memchr speed: what remains is the cost of the copy.
+ * @param {string} id
+ * @param {string} title
+ * @param {string} where
+ * @param {{ bytes: number, rounds: number, warmup: number }} plan
+ * @param {{ mapping: import('../dist/index.js').Mapping, fd: number, absent: number, setup: string }} source
+ */
+export async function zeroCopyCase(id, title, where, plan, source) {
+  const { mapping, fd, absent } = source;
+  const copy = Buffer.alloc(plan.bytes);
+  populate(mapping.buffer);
+  const scanMapping = () => {
+    if (mapping.buffer.indexOf(absent) !== -1) throw new Error(`${id}: the data holds the byte it must lack`);
+  };
+  const readAndScan = () => {
+    const got = fs.readSync(fd, copy, 0, plan.bytes, 0);
+    if (got !== plan.bytes) throw new Error(`${id}: read ${got} of ${plan.bytes} bytes`);
+    if (copy.indexOf(absent) !== -1) throw new Error(`${id}: the data holds the byte it must lack`);
+  };
+  const samples = await interleave(
+    [
+      { name: 'mapping', run: () => timeNs(scanMapping) },
+      { name: 'read', run: () => timeNs(readAndScan) },
+    ],
+    plan,
+  );
+  const mappingRow = timeRow('kmmap: scan the mapping in place', samples.get('mapping'));
+  const readRow = timeRow('fs.readSync into a Buffer, then scan it', samples.get('read'));
+  return {
+    id,
+    title,
+    where,
+    setup: source.setup,
+    rows: [mappingRow, readRow],
+    ratios: [timeRatio('zero-copy speed-up (read time / mapping time)', readRow, mappingRow, { op: '>=', value: 2 })],
+  };
+}
+
