@@ -17,7 +17,7 @@ function escape(text) {
 
 /**
  * The chart of one run's results, as SVG text.
- * @param {{ date: string, machine: { cpus: number, cpuModel: string, node: string, kernel: string }, cases: import('./result.mjs').CaseResult[] }} results
+ * @param {{ date: string, machine: { cpus: number, cpuModel: string, node: string, kernel: string }, kernelMachine?: { cpus: number, cpuModel: string, kernel: string, vm: boolean } | null, cases: import('./result.mjs').CaseResult[] }} results
  */
 export function renderChart(results) {
   const bars = [];
@@ -44,7 +44,9 @@ export function renderChart(results) {
   out.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
   const m = results.machine;
   out.push(`<text x="10" y="20" font-size="15" font-weight="bold">kmmap: measured ratios against their goals (medians; log scale; | = goal)</text>`);
-  out.push(`<text x="10" y="38" fill="#555">${escape(`${results.date.slice(0, 10)}: ${m.cpus} × ${m.cpuModel}, Linux ${m.kernel}, Node ${m.node}`)}</text>`);
+  const k = results.kernelMachine;
+  const kernelNote = k ? `; kernel cases: Linux ${k.kernel}${k.vm ? ' in the VM' : ''}, ${k.cpus} × ${k.cpuModel}` : '';
+  out.push(`<text x="10" y="38" fill="#555">${escape(`${results.date.slice(0, 10)}: ${m.cpus} × ${m.cpuModel}, Linux ${m.kernel}, Node ${m.node}${kernelNote}`)}</text>`);
   // Decades and 1x.
   for (let v = low; v <= high * 1.0001; v *= 10) {
     out.push(`<line x1="${x(v)}" y1="${top - 6}" x2="${x(v)}" y2="${top + bars.length * rowHeight}" stroke="${v === 1 ? '#555' : '#ddd'}"/>`);

@@ -1,5 +1,8 @@
-// Helpers and the one case that the host and the kernel parts share.
+// Helpers and the cases that the host and the kernel parts share.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { cProgram } from './c.mjs';
+import { withCoprocesses } from './coprocess.mjs';
 import { kmmap } from './kmmap.mjs';
 import { timeRatio, timeRow } from './result.mjs';
 import { interleave, timeNs } from './stats.mjs';
@@ -14,6 +17,22 @@ export function formatBytes(bytes) {
     if (bytes >= size && bytes % size === 0) return `${bytes / size} ${unit}`;
   }
   return `${bytes} B`;
+}
+
+/** The machine the numbers come from. */
+export function machineInfo() {
+  const cpuinfo = fs.readFileSync('/proc/cpuinfo', 'utf8');
+  const model = /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? 'unknown';
+  return {
+    cpus: os.cpus().length,
+    cpuModel: model,
+    memoryGiB: Math.round(os.totalmem() / GiB),
+    node: process.version,
+    kernel: os.release(),
+    root: process.getuid?.() === 0,
+    // Set by vm/run in the guest.
+    vm: process.env.KMMAP_VM === '1',
+  };
 }
 
 /**
@@ -75,3 +94,38 @@ export async function zeroCopyCase(id, title, where, plan, source) {
   };
 }
 
+
+/**
+ * Case 1: Buffer.copy out of a mapping vs C memcpy out of a mapping of the
+ * same file or device, made by bench/c/copy.c.
+ * @param {string} id
+ * @param {string} title
+ * @param {'host' | 'kernel'} where
+ * @param {{ bytes: number, rounds: number, warmup: number }} plan
+ * @param {{ mapping: import('../dist/index.js').Mapping, path: string, setup: string }} source
+ */
+export async function copyCase(id, title, where, plan, source) {
+  const { mapping } = source;
+  populate(mapping.buffer);
+  const dest = Buffer.alloc(plan.bytes);
+  const samples = await withCoprocesses([cProgram('copy', [source.path, String(plan.bytes)])], ([c]) =>
+    interleave(
+      [
+        { name: 'kmmap', run: () => timeNs(() => mapping.buffer.copy(dest, 0, 0, plan.bytes)) },
+        { name: 'c', run: () => c.run() },
+      ],
+      plan,
+    ),
+  );
+  if (!dest.equals(mapping.buffer.subarray(0, plan.bytes))) throw new Error(`${id}: the copied bytes differ from the mapping`);
+  const kmmapRow = timeRow('kmmap: mapping.buffer.copy(buffer)', samples.get('kmmap'));
+  const cRow = timeRow('C: memcpy', samples.get('c'));
+  return {
+    id,
+    title,
+    where,
+    setup: source.setup,
+    rows: [kmmapRow, cRow],
+    ratios: [timeRatio('kmmap speed relative to C (C time / kmmap time)', cRow, kmmapRow, { op: '>=', value: 0.95 })],
+  };
+}

@@ -1,12 +1,11 @@
 // The cases that need no kernel module: mappings of tmpfs files, and pagemap.
 import { randomFillSync } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { cProgram } from './c.mjs';
 import { withCoprocesses } from './coprocess.mjs';
 import { kmmap } from './kmmap.mjs';
-import { formatBytes, GiB, KiB, MiB, populate, zeroCopyCase } from './common.mjs';
+import { copyCase, formatBytes, GiB, KiB, MiB, populate, zeroCopyCase } from './common.mjs';
 import { MMAP_IO_VERSION } from './mmap-io.mjs';
 import { REPO } from './paths.mjs';
 import { rateRow, timeRatio, timeRow, unavailableRow } from './result.mjs';
@@ -85,38 +84,20 @@ function writeDataFile(file, bytes, { avoidByte } = {}) {
   }
 }
 
-/** Case 1: Buffer.copy out of a mapping vs C memcpy out of the same kind of mapping. */
-async function copyCase(dir, plan) {
+/** Case 1 on the host: a tmpfs file. */
+async function hostCopyCase(dir, plan) {
   const file = path.join(dir, 'copy');
   writeDataFile(file, plan.bytes);
   const mapping = map(file);
-  let samples;
   try {
-    populate(mapping.buffer);
-    const dest = Buffer.alloc(plan.bytes);
-    samples = await withCoprocesses([cProgram('copy', [file, String(plan.bytes)])], ([c]) =>
-      interleave(
-        [
-          { name: 'kmmap', run: () => timeNs(() => mapping.buffer.copy(dest, 0, 0, plan.bytes)) },
-          { name: 'c', run: () => c.run() },
-        ],
-        plan,
-      ),
-    );
-    if (!dest.equals(mapping.buffer)) throw new Error('copy: the copied bytes differ from the mapping');
+    return await copyCase('copy', `Copy ${formatBytes(plan.bytes)} out of a mapping of a tmpfs file`, 'host', plan, {
+      mapping,
+      path: file,
+      setup: 'Both map the same populated /dev/shm file (MAP_SHARED, read-only) and copy all of it into private, already touched memory. Time per copy.',
+    });
   } finally {
     mapping.close();
   }
-  const kmmapRow = timeRow('kmmap: mapping.buffer.copy(buffer)', samples.get('kmmap'));
-  const cRow = timeRow('C: memcpy', samples.get('c'));
-  return {
-    id: 'copy',
-    title: `Copy ${formatBytes(plan.bytes)} out of a mapping of a tmpfs file`,
-    where: 'host',
-    setup: 'Both map the same populated /dev/shm file (MAP_SHARED, read-only) and copy all of it into private, already touched memory. Time per copy.',
-    rows: [kmmapRow, cRow],
-    ratios: [timeRatio('kmmap speed relative to C (C time / kmmap time)', cRow, kmmapRow, { op: '>=', value: 0.95 })],
-  };
 }
 
 /** Case 2: map, touch every page, unmap: kmmap vs C vs mmap-io, per size. */
@@ -256,7 +237,7 @@ export async function runHostCases({ tiny, mmapIo, only, log }) {
   const results = [];
   try {
     const steps = [
-      ['copy', () => copyCase(dir, plan.copy)],
+      ['copy', () => hostCopyCase(dir, plan.copy)],
       ['map-cycle', () => mapCycleCase(dir, plan.mapCycle, mmapIo)],
       ['pagemap', () => pagemapCase(dir, plan.pagemap)],
       ['zero-copy', () => hostZeroCopyCase(dir, plan.zeroCopy)],
@@ -274,18 +255,4 @@ export async function runHostCases({ tiny, mmapIo, only, log }) {
     fs.rmSync(dir, { recursive: true, force: true });
   }
   return results;
-}
-
-/** The machine the numbers come from. */
-export function machineInfo() {
-  const cpuinfo = fs.readFileSync('/proc/cpuinfo', 'utf8');
-  const model = /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? 'unknown';
-  return {
-    cpus: os.cpus().length,
-    cpuModel: model,
-    memoryGiB: Math.round(os.totalmem() / GiB),
-    node: process.version,
-    kernel: os.release(),
-    root: process.getuid?.() === 0,
-  };
 }

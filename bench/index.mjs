@@ -4,7 +4,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { machineInfo, runHostCases } from './host.mjs';
+import { machineInfo } from './common.mjs';
+import { runHostCases } from './host.mjs';
 import { runKernelPart } from './kernel-part.mjs';
 import { loadMmapIo, MMAP_IO_VERSION } from './mmap-io.mjs';
 import { RESULTS_DIR } from './paths.mjs';
@@ -59,11 +60,13 @@ async function main() {
   const only = options.only === undefined ? undefined : new Set(options.only.split(','));
   const cases = await runHostCases({ tiny: options.tiny, mmapIo, only, log });
   const skipped = [];
+  let kernelMachine = null;
   if (options['host-only']) {
     skipped.push({ id: 'kernel', reason: '--host-only' });
   } else {
     const kernel = await runKernelPart({ tiny: options.tiny, only, log });
     cases.push(...kernel.cases);
+    kernelMachine = kernel.machine ?? null;
     skipped.push(...kernel.skipped);
   }
 
@@ -73,6 +76,8 @@ async function main() {
     seconds: (Date.now() - started.getTime()) / 1000,
     options: { tiny: options.tiny, hostOnly: options['host-only'], mmapIo: !options['no-mmap-io'], only: options.only ?? null },
     machine: machineInfo(),
+    // Where the kernel cases ran: the VM's kernel and virtual CPUs.
+    kernelMachine,
     cases,
     skipped,
   };
@@ -87,7 +92,10 @@ async function main() {
 
   const m = results.machine;
   console.log(`\nkmmap bench${options.tiny ? ' (--tiny: one repetition at the smallest sizes; these numbers mean nothing)' : ''}`);
-  console.log(`${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}${m.root ? ', root' : ''}\n`);
+  console.log(`${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}${m.root ? ', root' : ''}`);
+  const k = results.kernelMachine;
+  if (k) console.log(`kernel cases: Linux ${k.kernel}${k.vm ? ' in the VM (vm/run)' : ''}, ${k.cpus} × ${k.cpuModel}, ${k.memoryGiB} GiB`);
+  console.log('');
   console.log(formatText(results));
   console.log(`\nresults: ${where}`);
 }

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { REPO, RESULTS_DIR } from './paths.mjs';
 
 /** The kernel cases' ids, for --only. */
-export const KERNEL_CASE_IDS = ['zero-copy-kmmap', 'kernel-methods'];
+export const KERNEL_CASE_IDS = ['copy-kmmap', 'zero-copy-kmmap', 'kernel-methods'];
 /** Guest memory: the 256 MiB buffer, Node, and room to spare. */
 const VM_MEMORY_MIB = 2048;
 
@@ -15,7 +15,7 @@ const VM_MEMORY_MIB = 2048;
  * Runs the kernel cases and returns their results, or, when they could not
  * run, no cases and the reason (the table then leaves them out).
  * @param {{ tiny: boolean, only?: Set<string>, log: (line: string) => void }} options
- * @returns {Promise<{ cases: import('./result.mjs').CaseResult[], skipped: { id: string, reason: string }[] }>}
+ * @returns {Promise<{ machine?: object, cases: import('./result.mjs').CaseResult[], skipped: { id: string, reason: string }[] }>}
  */
 export async function runKernelPart({ tiny, only, log }) {
   const wanted = KERNEL_CASE_IDS.filter((id) => !only || only.has(id));
@@ -37,7 +37,8 @@ export async function runKernelPart({ tiny, only, log }) {
       return failed(wanted, `${here ? 'bench/kernel.mjs' : 'the VM run'} exited with status ${result.status ?? result.signal} (its output is above)`);
     }
     if (!fs.existsSync(json)) return failed(wanted, `bench/kernel.mjs wrote no results to ${json}`);
-    return { cases: JSON.parse(fs.readFileSync(json, 'utf8')).cases, skipped: [] };
+    const { machine, cases } = JSON.parse(fs.readFileSync(json, 'utf8'));
+    return { machine, cases, skipped: [] };
   } finally {
     fs.rmSync(json, { force: true });
   }

@@ -6,27 +6,51 @@
 // node bench/kernel.mjs [--tiny] [--only IDS] --json PATH
 import * as fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { formatBytes, MiB, populate, touchPages, zeroCopyCase } from './common.mjs';
+import { copyCase, formatBytes, machineInfo, MiB, touchPages, zeroCopyCase } from './common.mjs';
 import { kmmap } from './kmmap.mjs';
 import { currentParameters, reload } from './module.mjs';
 import { meets, timeRatio, timeRow } from './result.mjs';
 import { interleave, summarize } from './stats.mjs';
 
-const { KmmapDevice } = kmmap;
+const { KmmapDevice, KMMAP_DEVICE_PATH } = kmmap;
 
 /** Sizes and repetitions; `tiny` proves the code runs, nothing more. */
 export const KERNEL_PLANS = {
   full: {
     bufferBytes: 256 * MiB,
+    copy: { bytes: 64 * MiB, rounds: 21, warmup: 2 },
     zeroCopy: { bytes: 64 * MiB, rounds: 21, warmup: 2 },
     methods: { rounds: 11, warmup: 1 },
   },
   tiny: {
     bufferBytes: 1 * MiB,
+    copy: { bytes: 1 * MiB, rounds: 1, warmup: 0 },
     zeroCopy: { bytes: 1 * MiB, rounds: 1, warmup: 0 },
     methods: { rounds: 1, warmup: 0 },
   },
 };
+
+/** Case 1 on the device: Buffer.copy out of a mapping of the kernel's buffer vs C memcpy. */
+async function deviceCopyCase(plan) {
+  const device = KmmapDevice.open({ method: 'pages' });
+  try {
+    device.fill(0x0807060504030201n, { addOffset: true });
+    const mapping = device.map({ length: plan.bytes, access: 'r' });
+    try {
+      return await copyCase('copy-kmmap', `Copy ${formatBytes(plan.bytes)} out of a mapping of /dev/kmmap's buffer`, 'kernel', plan, {
+        mapping,
+        path: KMMAP_DEVICE_PATH,
+        setup:
+          `The first ${formatBytes(plan.bytes)} of the module's buffer (backing=contig), mapped populated by each side (kmmap with method pages, ` +
+          'C with MAP_POPULATE and the default method) and copied into private, already touched memory. Time per copy.',
+      });
+    } finally {
+      mapping.close();
+    }
+  } finally {
+    device.close();
+  }
+}
 
 /** Case 4 on the device: scanning the kernel's buffer in place vs read(2) of it. */
 async function deviceZeroCopyCase(plan) {
@@ -171,9 +195,13 @@ export async function runKernelCases({ tiny, only, log }) {
   const saved = currentParameters();
   const cases = [];
   try {
+    reload({ size: plan.bufferBytes, backing: 'contig' });
+    if (!only || only.has('copy-kmmap')) {
+      log('kernel: copy-kmmap ...');
+      cases.push(await deviceCopyCase({ ...plan.copy, bytes: Math.min(plan.copy.bytes, plan.bufferBytes) }));
+    }
     if (!only || only.has('zero-copy-kmmap')) {
       log('kernel: zero-copy-kmmap ...');
-      reload({ size: plan.bufferBytes, backing: 'contig' });
       cases.push(await deviceZeroCopyCase({ ...plan.zeroCopy, bytes: Math.min(plan.zeroCopy.bytes, plan.bufferBytes) }));
     }
     if (!only || only.has('kernel-methods')) cases.push(await methodsCase(plan.methods, plan.bufferBytes, log));
@@ -192,7 +220,7 @@ async function main() {
   if (process.getuid?.() !== 0) throw new Error('The kernel cases reload kmmap.ko: run them as root');
   const only = values.only === undefined ? undefined : new Set(values.only.split(','));
   const cases = await runKernelCases({ tiny: values.tiny, only, log: (line) => console.error(line) });
-  fs.writeFileSync(values.json, `${JSON.stringify({ cases }, null, 2)}\n`);
+  fs.writeFileSync(values.json, `${JSON.stringify({ machine: machineInfo(), cases }, null, 2)}\n`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
