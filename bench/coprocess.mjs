@@ -34,6 +34,9 @@ export class Coprocess {
       this.#child.on('close', (code, signal) => resolve({ code, signal }));
       this.#child.on('error', (error) => resolve({ code: null, signal: null, error }));
     });
+    // A program that died makes writes to it fail (EPIPE); #line() reports
+    // why it died, which says more.
+    this.#child.stdin.on('error', () => {});
     this.#lines = createInterface({ input: this.#child.stdout })[Symbol.asyncIterator]();
   }
 

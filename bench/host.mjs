@@ -117,11 +117,11 @@ async function mapCycleCase(dir, plan, mmapIo) {
       args: [script, library, ...args, ...extra],
     });
     const specs = [js('kmmap'), cProgram('map_cycle', args), ...(mmapIo.module ? [js('mmap-io', mmapIo.prefix)] : [])];
-    const samples = await withCoprocesses(specs, ([kmmapProgram, cProgram, mmapIoProgram]) =>
+    const samples = await withCoprocesses(specs, ([kmmapProgram, c, mmapIoProgram]) =>
       interleave(
         [
           { name: 'kmmap', run: () => kmmapProgram.run() },
-          { name: 'c', run: () => cProgram.run() },
+          { name: 'c', run: () => c.run() },
           ...(mmapIoProgram ? [{ name: 'mmap-io', run: () => mmapIoProgram.run() }] : []),
         ],
         plan,
@@ -144,7 +144,8 @@ async function mapCycleCase(dir, plan, mmapIo) {
     where: 'host',
     setup:
       'One open fd of a /dev/shm file per process; each cycle maps LENGTH bytes (MAP_SHARED, read-only), reads one byte per page and unmaps. ' +
-      'Each contender runs in its own process. mmap-io cannot unmap: each of its repetitions ends with a full garbage collection and one event-loop turn, which is when its mappings go.',
+      'Each contender runs in its own process. mmap-io cannot unmap: its mappings go when the garbage collector frees their Buffers, so each of its ' +
+      'repetitions ends with a full collection and lasts until /proc/self/maps shows them gone (all but the last, which goes in the next repetition).',
     rows,
     ratios,
   };

@@ -11,12 +11,13 @@ import { loadMmapIo, MMAP_IO_VERSION } from './mmap-io.mjs';
 import { RESULTS_DIR } from './paths.mjs';
 import { formatText } from './table.mjs';
 
-const USAGE = `usage: npm run bench -- [--tiny] [--host-only] [--no-mmap-io] [--json PATH]
+const USAGE = `usage: npm run bench -- [--tiny] [--host-only] [--no-mmap-io] [--only IDS] [--json PATH]
 
   --tiny        smallest sizes, one repetition: proves the cases run, measures nothing
   --host-only   skip the kernel cases (they need /dev/kmmap: here, or in the VM)
   --no-mmap-io  don't install or run mmap-io (its rows show n/a); no network
-  --only IDS    run only these cases (comma-separated ids: copy, map-cycle, ...)
+  --only IDS    only these cases, comma-separated: copy, map-cycle, pagemap,
+                zero-copy, copy-kmmap, zero-copy-kmmap, kernel-methods
   --json PATH   write the results there (default .bench-results/<time>.json
                 and .bench-results/latest.json)`;
 
