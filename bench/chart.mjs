@@ -1,8 +1,9 @@
 // Draws the ratios of a bench run against their goals as an SVG bar chart:
 //   node bench/chart.mjs [results.json] [out.svg]
-// (defaults: .bench-results/latest.json, docs/bench.svg). One bar per ratio,
-// on a logarithmic scale (they span 0.5x to hundreds), with the goal marked;
-// green when the goal is met, red when missed, grey when there is no goal.
+// (defaults: .bench-results/latest.json, docs/bench.svg). One bar per ratio
+// of medians, on a logarithmic scale (they span 0.5x to hundreds), a circle
+// at the ratio of minimums, and the goal marked; green when the goal is met,
+// red when missed, grey when there is no goal.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,7 +34,7 @@ export function renderChart(results) {
   const top = 56;
   const height = top + bars.length * rowHeight + 48;
   const width = labelWidth + plotWidth + 240;
-  const values = bars.flatMap((b) => [b.ratio.value, b.ratio.goal?.value ?? b.ratio.value]);
+  const values = bars.flatMap((b) => [b.ratio.value, b.ratio.ofMinimums ?? b.ratio.value, b.ratio.goal?.value ?? b.ratio.value]);
   const low = 10 ** Math.floor(Math.log10(Math.min(0.5, ...values)));
   // Room right of the largest value, for its goal mark.
   const high = 10 ** Math.ceil(Math.log10(Math.max(2, ...values) * 1.5));
@@ -43,7 +44,7 @@ export function renderChart(results) {
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`);
   out.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
   const m = results.machine;
-  out.push(`<text x="10" y="20" font-size="15" font-weight="bold">kmmap: measured ratios against their goals (medians; log scale; | = goal)</text>`);
+  out.push(`<text x="10" y="20" font-size="15" font-weight="bold">kmmap: measured ratios against their goals (bars: of medians; ○: of minimums; |: goal; log scale)</text>`);
   const k = results.kernelMachine;
   const kernelNote = k ? `; kernel cases: Linux ${k.kernel}${k.vm ? ' in the VM' : ''}, ${k.cpus} × ${k.cpuModel}` : '';
   out.push(`<text x="10" y="38" fill="#555">${escape(`${results.date.slice(0, 10)}: ${m.cpus} × ${m.cpuModel}, Linux ${m.kernel}, Node ${m.node}${kernelNote}`)}</text>`);
@@ -61,6 +62,9 @@ export function renderChart(results) {
     const from = x(Math.min(1, ratio.value));
     const to = x(Math.max(1, ratio.value));
     out.push(`<rect x="${from}" y="${y + 4}" width="${Math.max(1, to - from)}" height="${rowHeight - 8}" fill="${color}"/>`);
+    if (typeof ratio.ofMinimums === 'number') {
+      out.push(`<circle cx="${x(Math.max(low, ratio.ofMinimums))}" cy="${y + rowHeight / 2}" r="4" fill="none" stroke="#000000" stroke-width="1.5"/>`);
+    }
     if (ratio.goal) {
       const gx = x(ratio.goal.value);
       out.push(`<line x1="${gx}" y1="${y + 1}" x2="${gx}" y2="${y + rowHeight - 1}" stroke="${COLORS.goal}" stroke-width="2"/>`);

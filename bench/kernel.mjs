@@ -168,8 +168,7 @@ async function methodsCase(plan, bufferBytes, log) {
   }
   const goal = { op: '>=', value: 3 };
   ratios.push({
-    label: `best method (${best.row.label.split(':')[0]}) speed-up over fault, mmap + first touch`,
-    value: best.value,
+    ...timeRatio(`best method (${best.row.label.split(':')[0]}) speed-up over fault, mmap + first touch`, best.fault, best.row),
     goal,
     met: meets(best.value, goal),
   });

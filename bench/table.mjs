@@ -52,7 +52,13 @@ export function formatText(results) {
     }
     out.push(...pad(rows));
     for (const row of c.rows) if (row.unavailable) out.push(`  n/a: ${row.label}: ${row.unavailable.replace(/\n/g, '\n       ')}`);
-    const ratios = c.ratios.map((r) => [`  ratio: ${r.label}`, formatNumber(r.value), r.goal ? `goal ${goalText(r)}` : '', verdict(r)]);
+    const ratios = c.ratios.map((r) => [
+      `  ratio: ${r.label}`,
+      formatNumber(r.value),
+      r.ofMinimums === undefined ? '' : `(minimums: ${formatNumber(r.ofMinimums)})`,
+      r.goal ? `goal ${goalText(r)}` : '',
+      verdict(r),
+    ]);
     if (ratios.length > 0) out.push(...pad(ratios));
     out.push('');
   });
@@ -80,8 +86,11 @@ export function formatMarkdown(results) {
     }
     out.push('');
     if (c.ratios.length > 0) {
-      out.push('| ratio (of medians) | value | goal | |', '|---|---:|---:|---|');
-      for (const r of c.ratios) out.push(`| ${r.label} | **${formatNumber(r.value)}** | ${goalText(r)} | ${verdict(r)} |`);
+      out.push('| ratio | of medians | of minimums | goal (on medians) | |', '|---|---:|---:|---:|---|');
+      for (const r of c.ratios) {
+        const minimums = r.ofMinimums === undefined ? '' : formatNumber(r.ofMinimums);
+        out.push(`| ${r.label} | **${formatNumber(r.value)}** | ${minimums} | ${goalText(r)} | ${verdict(r)} |`);
+      }
       out.push('');
     }
   });
