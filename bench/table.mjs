@@ -51,7 +51,10 @@ export function formatText(results) {
       rows.push([`  ${row.label}`, cell(row, 'median'), cell(row, 'q1'), cell(row, 'q3'), cell(row, 'min'), cell(row, 'max'), row.unavailable ? '0' : String(row.n), row.unit]);
     }
     out.push(...pad(rows));
-    for (const row of c.rows) if (row.unavailable) out.push(`  n/a: ${row.label}: ${row.unavailable.replace(/\n/g, '\n       ')}`);
+    // Each reason once, however many rows it empties.
+    const reasons = new Map();
+    for (const row of c.rows) if (row.unavailable) reasons.set(row.unavailable, [...(reasons.get(row.unavailable) ?? []), row.label]);
+    for (const [reason, labels] of reasons) out.push(`  n/a: ${labels.join('; ')}: ${reason.replace(/\n/g, '\n       ')}`);
     const ratios = c.ratios.map((r) => [
       `  ratio: ${r.label}`,
       formatNumber(r.value),
