@@ -7,8 +7,11 @@ import { kmmap } from './kmmap.mjs';
 import { timeRatio, timeRow } from './result.mjs';
 import { interleave, timeNs } from './stats.mjs';
 
+/** Bytes in a kibibyte, mebibyte, gibibyte. */
 export const KiB = 1024;
+/** @see KiB */
 export const MiB = 1024 * KiB;
+/** @see KiB */
 export const GiB = 1024 * MiB;
 
 /** Human size: 4 KiB, 1 MiB, 1 GiB. */

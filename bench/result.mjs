@@ -97,6 +97,7 @@ export function timeRatio(label, numerator, denominator, goal) {
 }
 
 /**
+ * Whether a ratio meets its goal.
  * @param {number} value
  * @param {Goal} goal
  */
