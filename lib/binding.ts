@@ -11,8 +11,16 @@ export interface NativeBinding {
   addressOf(buffer: ArrayBuffer | ArrayBufferView): bigint;
   /** sysconf(_SC_PAGESIZE). */
   readonly pageSize: number;
-  /** pread(2) of pagemap entries starting at page index `firstPage`; returns entries read. */
-  readPagemap(fd: number, firstPage: number, out: BigUint64Array): number;
+  /**
+   * pread(2) of 8-byte entries (pagemap, kpageflags, kpagecount) from index
+   * `firstIndex`; returns entries read, fewer only at the end of the file.
+   */
+  readEntries(fd: number, firstIndex: number, out: BigUint64Array): number;
+  /**
+   * ioctl(PAGEMAP_SCAN) on a pagemap fd: fills `out` with (start, end,
+   * categories) triples; walkEnd < end when `out` filled up first.
+   */
+  pagemapScan(fd: number, start: bigint, end: bigint, returnMask: number, out: BigUint64Array): { regions: number; walkEnd: bigint };
   /** ioctl(2) with `arg` (or NULL) as the argument pointer. */
   ioctl(fd: number, request: number, arg: Uint8Array | null): number;
 }

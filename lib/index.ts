@@ -23,3 +23,6 @@ export {
 } from './uapi';
 export type { Backing, MappingMethod } from './uapi';
 export type { CodedError, SystemError } from './errors';
+export * as kpageflags from './kpageflags';
+export type { FlagCombination, PageFlag, PageFrame } from './kpageflags';
+export type { MemoryArea, PageCategory, PageRegion, Pid, ScanOptions, ScanResult } from './pagemap';

@@ -5,7 +5,11 @@ import * as fs from 'node:fs';
 import { native } from './binding';
 import { codedError, invalidArgType, invalidArgValue, outOfRange, withContext } from './errors';
 import { Mapping, PAGE_SIZE } from './mapping';
+import { maps, openProcFile, Pid, procDir, processAccessHint, readEntries, type MemoryArea } from './procfs';
 import { validateInteger, validateUint64 } from './validate';
+
+export { maps } from './procfs';
+export type { MemoryArea, Pid } from './procfs';
 
 /** One decoded pagemap entry. */
 export interface PagemapEntry {
@@ -15,37 +19,41 @@ export interface PagemapEntry {
   raw: bigint;
   /** Bit 63: the page is in RAM. */
   present: boolean;
-  /** Bit 62: the page is in swap. */
+  /** Bit 62: the page is in swap (or the PTE holds another swap-format entry, such as a guard marker). */
   swapped: boolean;
   /** Bit 61: a file page or shared anonymous page. */
   fileOrSharedAnon: boolean;
-  /** Bit 58: the PTE is a guard region (Linux 6.15+). */
+  /** Bit 58: the PTE is a guard region (MADV_GUARD_INSTALL; reported since Linux 6.15). */
   guard: boolean;
-  /** Bit 57: the PTE is write-protected by userfaultfd. */
+  /** Bit 57: the PTE is write-protected by userfaultfd (since 5.13). */
   uffdWriteProtected: boolean;
-  /** Bit 56: the page is mapped by this process only. */
+  /** Bit 56: the page is certainly mapped by this process only (since 4.2). */
   exclusive: boolean;
-  /** Bit 55: the PTE is soft-dirty. */
+  /** Bit 55: the PTE is soft-dirty (written since the last clear_refs "4"). */
   softDirty: boolean;
   /**
-   * Page frame number when present and visible; null when the page is not
-   * present, or when the kernel hides PFNs from this process (see pfnHidden).
+   * Page frame number (bits 0-54) when present and visible; null when the
+   * page is not present, or when the kernel hides PFNs (see pfnHidden).
    */
   pfn: bigint | null;
   /** Present, but the kernel reported PFN 0: it hides PFNs without CAP_SYS_ADMIN. */
   pfnHidden: boolean;
-  /** Swap type and offset when swapped, else null. */
+  /**
+   * Swap type (bits 0-4) and offset (bits 5-54) when swapped; null when not
+   * swapped, when the entry is a guard marker (no swap slot), or when the
+   * kernel hid the location (it zeroes it without CAP_SYS_ADMIN).
+   */
   swap: { type: number; offset: bigint } | null;
 }
 
+/** Which process to read. */
 export interface PagemapOptions {
   /** Process to inspect: a pid, or 'self' (default). */
-  pid?: number | 'self';
+  pid?: Pid;
 }
 
 const PFN_MASK = (1n << 55n) - 1n;
-/** Entries per pread: 512 KiB of pagemap, 256 MiB of address space. */
-const BATCH = 65536;
+const BIT = { softDirty: 55n, exclusive: 56n, uffdWp: 57n, guard: 58n, file: 61n, swapped: 62n, present: 63n } as const;
 
 function bit(raw: bigint, n: bigint): boolean {
   return ((raw >> n) & 1n) === 1n;
@@ -53,35 +61,59 @@ function bit(raw: bigint, n: bigint): boolean {
 
 /** Decodes one raw pagemap entry for the page at `address`. */
 export function decode(raw: bigint, address: bigint): PagemapEntry {
-  const present = bit(raw, 63n);
-  const swapped = bit(raw, 62n);
+  const present = bit(raw, BIT.present);
+  const swapped = bit(raw, BIT.swapped);
+  const guard = bit(raw, BIT.guard);
   const frame = raw & PFN_MASK;
   return {
     address,
     raw,
     present,
     swapped,
-    fileOrSharedAnon: bit(raw, 61n),
-    guard: bit(raw, 58n),
-    uffdWriteProtected: bit(raw, 57n),
-    exclusive: bit(raw, 56n),
-    softDirty: bit(raw, 55n),
+    fileOrSharedAnon: bit(raw, BIT.file),
+    guard,
+    uffdWriteProtected: bit(raw, BIT.uffdWp),
+    exclusive: bit(raw, BIT.exclusive),
+    softDirty: bit(raw, BIT.softDirty),
     pfn: present && frame !== 0n ? frame : null,
     pfnHidden: present && frame === 0n,
-    swap: swapped ? { type: Number(frame & 0x1fn), offset: frame >> 5n } : null,
+    swap: swapped && !guard && frame !== 0n ? { type: Number(frame & 0x1fn), offset: frame >> 5n } : null,
   };
 }
 
-function pagemapPath(options: PagemapOptions): string {
-  const pid = options.pid ?? 'self';
-  if (pid !== 'self') validateInteger('options.pid', pid, 1, 0x7fffffff);
-  return `/proc/${pid}/pagemap`;
+/**
+ * The entry's set bits as short names, in bit order: 'soft-dirty',
+ * 'exclusive', 'uffd-wp', 'guard', 'file', 'swapped', 'present'.
+ */
+export function flagNames(entry: PagemapEntry): string[] {
+  const names: string[] = [];
+  if (entry.softDirty) names.push('soft-dirty');
+  if (entry.exclusive) names.push('exclusive');
+  if (entry.uffdWriteProtected) names.push('uffd-wp');
+  if (entry.guard) names.push('guard');
+  if (entry.fileOrSharedAnon) names.push('file');
+  if (entry.swapped) names.push('swapped');
+  if (entry.present) names.push('present');
+  return names;
+}
+
+function checkOptions(options: unknown): Pid {
+  if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'of type object', options);
+  const pid = (options as PagemapOptions).pid ?? 'self';
+  procDir(pid);
+  return pid;
+}
+
+function openPagemap(pid: Pid): { fd: number; path: string } {
+  const path = `${procDir(pid)}/pagemap`;
+  return { fd: openProcFile(path, processAccessHint(pid)), path };
 }
 
 /** Most pages read() returns at once: 1 GiB of raw entries. */
 const MAX_READ_PAGES = 2 ** 27;
 /** Most pages range() decodes at once (16 GiB of address space), to bound its objects. */
 const MAX_RANGE_PAGES = 2 ** 22;
+const PAGE = BigInt(PAGE_SIZE);
 
 /**
  * Raw entries for `pages` consecutive virtual pages from the page holding
@@ -99,23 +131,15 @@ export function read(address: bigint | number, pages: number, options: PagemapOp
  * most of read()'s cost beyond the kernel's. Returns `out`.
  */
 export function readInto(address: bigint | number, out: BigUint64Array, options: PagemapOptions = {}): BigUint64Array {
-  const first = validateUint64('address', address, (1n << 64n) - 1n) / BigInt(PAGE_SIZE);
+  const first = validateUint64('address', address, (1n << 64n) - 1n) / PAGE;
   if (!(out instanceof BigUint64Array)) throw invalidArgType('out', 'an instance of BigUint64Array', out);
   const pages = out.length;
   validateInteger('out.length', pages, 0, MAX_READ_PAGES);
-  if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'of type object', options);
-  const path = pagemapPath(options);
-  const fd = fs.openSync(path, 'r');
+  const pid = checkOptions(options);
+  const { fd, path } = openPagemap(pid);
   try {
-    for (let done = 0; done < pages; done += BATCH) {
-      const want = Math.min(pages - done, BATCH);
-      let got: number;
-      try {
-        got = native.readPagemap(fd, Number(first) + done, out.subarray(done, done + want));
-      } catch (err) {
-        throw withContext(err, { path });
-      }
-      if (got < want) throw outOfRange('pages', 'within the address space', pages);
+    if (readEntries(fd, path, Number(first), out) < pages) {
+      throw outOfRange('pages', 'within the address space', pages);
     }
   } finally {
     fs.closeSync(fd);
@@ -127,8 +151,8 @@ export function readInto(address: bigint | number, out: BigUint64Array, options:
 export function range(address: bigint | number, pages: number, options: PagemapOptions = {}): PagemapEntry[] {
   validateInteger('pages', pages, 0, MAX_RANGE_PAGES);
   const raw = read(address, pages, options);
-  const base = (BigInt(address) / BigInt(PAGE_SIZE)) * BigInt(PAGE_SIZE);
-  return Array.from(raw, (value, i) => decode(value, base + BigInt(i) * BigInt(PAGE_SIZE)));
+  const base = (BigInt(address) / PAGE) * PAGE;
+  return Array.from(raw, (value, i) => decode(value, base + BigInt(i) * PAGE));
 }
 
 /** The entry for the virtual page holding `address`. */
@@ -159,9 +183,197 @@ export function physicalAddress(target: ArrayBufferView | ArrayBuffer | Mapping,
     throw codedError('ERR_KMMAP_PAGE_NOT_PRESENT',
       `The page at ${where} is not in RAM${found.swapped ? ' (it is swapped out)' : ''}: touch it first (read a byte of it)`);
   }
-  if (found.pfn === null) {
-    throw codedError('ERR_KMMAP_PFN_HIDDEN',
-      `The kernel hides physical page numbers from this process: reading them from pagemap needs CAP_SYS_ADMIN (run as root)`);
+  if (found.pfn === null) throw pfnHiddenError();
+  return found.pfn * PAGE + (address % PAGE);
+}
+
+/** The ERR_KMMAP_PFN_HIDDEN error: the kernel zeroes PFNs for readers without CAP_SYS_ADMIN. */
+export function pfnHiddenError(): Error {
+  return codedError('ERR_KMMAP_PFN_HIDDEN',
+    'The kernel hides physical page numbers from this process: reading them from pagemap needs CAP_SYS_ADMIN (run as root)');
+}
+
+// ---------------------------------------------------------------------------
+// PAGEMAP_SCAN (Linux 6.7+): the kernel walks the page tables and returns
+// regions of pages that share categories, skipping unmapped address space.
+
+/** The PAGE_IS_* categories of include/uapi/linux/fs.h, by bit. */
+export const PAGE_CATEGORIES = [
+  'wpAllowed', // PAGE_IS_WPALLOWED: userfaultfd async write-protection is enabled
+  'written', // PAGE_IS_WRITTEN: written since write-protected (set when not uffd-wp)
+  'file', // PAGE_IS_FILE: file-backed (or shared anonymous, as pagemap's bit 61)
+  'present', // PAGE_IS_PRESENT
+  'swapped', // PAGE_IS_SWAPPED (any swap-format PTE: swap, migration, markers)
+  'pfnZero', // PAGE_IS_PFNZERO: the shared zero page
+  'huge', // PAGE_IS_HUGE: PMD-mapped THP or hugetlb
+  'softDirty', // PAGE_IS_SOFT_DIRTY
+  'guard', // PAGE_IS_GUARD (Linux 6.15+)
+] as const;
+
+/** One PAGE_IS_* category. */
+export type PageCategory = (typeof PAGE_CATEGORIES)[number];
+
+/** A run of consecutive pages with the same categories. */
+export interface PageRegion {
+  /** First byte. */
+  start: bigint;
+  /** One past the last byte. */
+  end: bigint;
+  /** The categories, in bit order. */
+  categories: PageCategory[];
+  /** The same as a PAGE_IS_* bitmask. */
+  mask: number;
+}
+
+/** What scan() found, and how. */
+export interface ScanResult {
+  /** 'ioctl': PAGEMAP_SCAN; 'pagemap': entries read and grouped here. */
+  method: 'ioctl' | 'pagemap';
+  /** Regions in address order. Address space that no mapping covers is left out. */
+  regions: PageRegion[];
+  /**
+   * The categories this method can report: a category not listed here is
+   * absent from every region because it could not be determined, not
+   * because it is false.
+   */
+  known: PageCategory[];
+}
+
+/** Options of scan(). */
+export interface ScanOptions extends PagemapOptions {
+  /**
+   * 'auto' (default): PAGEMAP_SCAN where the kernel has it, else pagemap.
+   * 'ioctl': PAGEMAP_SCAN or an error. 'pagemap': always read entries.
+   */
+  method?: 'auto' | 'ioctl' | 'pagemap';
+}
+
+const categoryBit = (name: PageCategory) => 1 << PAGE_CATEGORIES.indexOf(name);
+const ALL_CATEGORIES = (1 << PAGE_CATEGORIES.length) - 1;
+/** Linux 6.7 to 6.14 know every category but guard, and refuse unknown ones with EINVAL. */
+const CATEGORIES_BEFORE_GUARD = ALL_CATEGORIES & ~categoryBit('guard');
+/** What pagemap entries tell: PFN-zero, huge and wpAllowed need the page tables themselves. */
+const PAGEMAP_KNOWN = ['written', 'file', 'present', 'swapped', 'softDirty', 'guard'].map((n) => categoryBit(n as PageCategory)).reduce((a, b) => a | b);
+const REGIONS_PER_CALL = 4096;
+
+/** The return mask this kernel's PAGEMAP_SCAN accepts; null: no PAGEMAP_SCAN. Found once. */
+let scanMask: number | null | undefined;
+
+function namesOf(mask: number): PageCategory[] {
+  return PAGE_CATEGORIES.filter((_, i) => (mask >> i) & 1);
+}
+
+function pushRegion(regions: PageRegion[], start: bigint, end: bigint, mask: number): void {
+  const last = regions[regions.length - 1];
+  if (last && last.end === start && last.mask === mask) last.end = end;
+  else regions.push({ start, end, categories: namesOf(mask), mask });
+}
+
+function isUnsupported(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOTTY' || code === 'EINVAL';
+}
+
+function scanIoctl(fd: number, path: string, start: bigint, end: bigint, mask: number): PageRegion[] {
+  const out = new BigUint64Array(REGIONS_PER_CALL * 3);
+  const regions: PageRegion[] = [];
+  let from = start;
+  // At least one call, even for an empty range: it is also the probe for support.
+  do {
+    let result: { regions: number; walkEnd: bigint };
+    try {
+      result = native.pagemapScan(fd, from, end, mask, out);
+    } catch (err) {
+      throw withContext(err, { path }, (code) =>
+        code === 'ENOTTY' ? 'PAGEMAP_SCAN needs Linux 6.7 or later: use method \'pagemap\' or \'auto\''
+          : code === 'EFAULT' ? 'The range reaches beyond the user address space' : undefined);
+    }
+    for (let i = 0; i < result.regions; i++) {
+      pushRegion(regions, out[3 * i]!, out[3 * i + 1]!, Number(out[3 * i + 2]!));
+    }
+    // The kernel stops early only when `out` is full; guard against no progress anyway.
+    if (from < end && result.walkEnd <= from) {
+      throw codedError('ERR_KMMAP_SCAN_STALLED', `PAGEMAP_SCAN made no progress at 0x${from.toString(16)} in '${path}'`);
+    }
+    from = result.walkEnd;
+  } while (from < end);
+  return regions;
+}
+
+function pagemapCategories(raw: bigint): number {
+  let mask = 0;
+  if (bit(raw, BIT.present)) mask |= categoryBit('present');
+  if (bit(raw, BIT.swapped)) mask |= categoryBit('swapped');
+  if (bit(raw, BIT.file)) mask |= categoryBit('file');
+  if (bit(raw, BIT.softDirty)) mask |= categoryBit('softDirty');
+  if (bit(raw, BIT.guard)) mask |= categoryBit('guard');
+  if (!bit(raw, BIT.uffdWp)) mask |= categoryBit('written');
+  return mask;
+}
+
+function scanPagemap(fd: number, path: string, areas: MemoryArea[], start: bigint, end: bigint): PageRegion[] {
+  const regions: PageRegion[] = [];
+  for (const area of areas) {
+    const from = area.start > start ? area.start : start;
+    const to = area.end < end ? area.end : end;
+    if (from >= to) continue;
+    // In slices, so that a huge reservation does not need one huge array.
+    for (let slice = from; slice < to; slice += PAGE * BigInt(MAX_RANGE_PAGES)) {
+      const sliceEnd = slice + PAGE * BigInt(MAX_RANGE_PAGES) < to ? slice + PAGE * BigInt(MAX_RANGE_PAGES) : to;
+      const raw = new BigUint64Array(Number((sliceEnd - slice) / PAGE));
+      readEntries(fd, path, Number(slice / PAGE), raw);
+      raw.forEach((value, i) => {
+        const page = slice + BigInt(i) * PAGE;
+        pushRegion(regions, page, page + PAGE, pagemapCategories(value));
+      });
+    }
   }
-  return found.pfn * BigInt(PAGE_SIZE) + (address % BigInt(PAGE_SIZE));
+  return regions;
+}
+
+/**
+ * The categories of `pages` consecutive virtual pages from the page holding
+ * `address`, as regions of pages that share them. Uses the PAGEMAP_SCAN
+ * ioctl where the kernel has it (Linux 6.7+; guard since 6.15), which walks
+ * only what is mapped; elsewhere reads pagemap entries of the mapped parts
+ * (from /proc/<pid>/maps) and groups them the same way. `known` says which
+ * categories the method could see. Unlike the ioctl, the fallback also
+ * reports VM_PFNMAP mappings, which the kernel's scan skips.
+ */
+export function scan(address: bigint | number, pages: number, options: ScanOptions = {}): ScanResult {
+  const first = validateUint64('address', address, (1n << 64n) - 1n) / PAGE;
+  validateInteger('pages', pages, 0, Number.MAX_SAFE_INTEGER);
+  const pid = checkOptions(options);
+  const method = options.method ?? 'auto';
+  if (method !== 'auto' && method !== 'ioctl' && method !== 'pagemap') {
+    throw invalidArgValue('options.method', method, "must be 'auto', 'ioctl' or 'pagemap'");
+  }
+  const start = first * PAGE;
+  const end = start + BigInt(pages) * PAGE;
+  if (end > 1n << 64n) throw outOfRange('pages', 'within the address space', pages);
+  const { fd, path } = openPagemap(pid);
+  try {
+    if (method !== 'pagemap') {
+      if (scanMask === undefined || method === 'ioctl') {
+        for (const mask of [ALL_CATEGORIES, CATEGORIES_BEFORE_GUARD]) {
+          try {
+            const regions = scanIoctl(fd, path, start, end, mask);
+            scanMask = mask;
+            return { method: 'ioctl', regions, known: namesOf(mask) };
+          } catch (err) {
+            if (!isUnsupported(err)) throw err;
+            if (mask === CATEGORIES_BEFORE_GUARD) {
+              scanMask = null;
+              if (method === 'ioctl') throw err;
+            }
+          }
+        }
+      } else if (scanMask !== null) {
+        return { method: 'ioctl', regions: scanIoctl(fd, path, start, end, scanMask), known: namesOf(scanMask) };
+      }
+    }
+    return { method: 'pagemap', regions: scanPagemap(fd, path, maps(pid), start, end), known: namesOf(PAGEMAP_KNOWN) };
+  } finally {
+    fs.closeSync(fd);
+  }
 }

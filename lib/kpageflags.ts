@@ -1,0 +1,174 @@
+// /proc/kpageflags and /proc/kpagecount: what the kernel knows about each
+// physical page frame, one u64 per PFN (Documentation/admin-guide/mm/pagemap.rst).
+// Both files are root-only (mode 0400, and CAP_SYS_ADMIN to read).
+import * as fs from 'node:fs';
+import { invalidArgType, outOfRange } from './errors';
+import { openProcFile, readEntries } from './procfs';
+import { validateInteger, validateUint64 } from './validate';
+
+/** One KPF_* flag: its bit, its name and its letter as tools/mm/page-types.c prints them. */
+export interface PageFlag {
+  bit: number;
+  name: string;
+  letter: string;
+  /**
+   * false for bits 32 and up: include/linux/kernel-page-flags.h calls them
+   * kernel-hacking assistances, "subject to change, never rely on them".
+   */
+  stable: boolean;
+}
+
+const flag = (bit: number, letter: string, name: string): PageFlag => ({ bit, name, letter, stable: bit < 32 });
+
+/** Every KPF_* flag /proc/kpageflags reports, by bit. */
+export const PAGE_FLAGS: readonly PageFlag[] = Object.freeze([
+  flag(0, 'L', 'locked'),
+  flag(1, 'E', 'error'),
+  flag(2, 'R', 'referenced'),
+  flag(3, 'U', 'uptodate'),
+  flag(4, 'D', 'dirty'),
+  flag(5, 'l', 'lru'),
+  flag(6, 'A', 'active'),
+  flag(7, 'S', 'slab'),
+  flag(8, 'W', 'writeback'),
+  flag(9, 'I', 'reclaim'),
+  flag(10, 'B', 'buddy'),
+  flag(11, 'M', 'mmap'),
+  flag(12, 'a', 'anonymous'),
+  flag(13, 's', 'swapcache'),
+  flag(14, 'b', 'swapbacked'),
+  flag(15, 'H', 'compound_head'),
+  flag(16, 'T', 'compound_tail'),
+  flag(17, 'G', 'huge'),
+  flag(18, 'u', 'unevictable'),
+  flag(19, 'X', 'hwpoison'),
+  flag(20, 'n', 'nopage'),
+  flag(21, 'x', 'ksm'),
+  flag(22, 't', 'thp'),
+  flag(23, 'o', 'offline'), // BALLOON before Linux 5.0
+  flag(24, 'z', 'zero_page'),
+  flag(25, 'i', 'idle_page'),
+  flag(26, 'g', 'pgtable'),
+  flag(32, 'r', 'reserved'),
+  flag(33, 'm', 'mlocked'),
+  flag(34, 'd', 'owner_2'),
+  flag(35, 'P', 'private'),
+  flag(36, 'p', 'private_2'),
+  flag(37, 'O', 'owner_private'),
+  flag(38, 'h', 'arch'),
+  flag(39, 'c', 'uncached'),
+  flag(40, 'f', 'softdirty'),
+  flag(41, 'H', 'arch_2'),
+  flag(42, 'C', 'arch_3'),
+].map((f) => Object.freeze(f)));
+
+const BY_NAME = new Map(PAGE_FLAGS.map((f) => [f.name, f]));
+
+/** The bitmask of flags given by name: `mask('anonymous', 'lru')` is (1n << 12n) | (1n << 5n). */
+export function mask(...names: string[]): bigint {
+  let result = 0n;
+  for (const name of names) {
+    const found = BY_NAME.get(name);
+    if (!found) throw outOfRange('name', `one of ${[...BY_NAME.keys()].join(', ')}`, name);
+    result |= 1n << BigInt(found.bit);
+  }
+  return result;
+}
+
+/** Names of the set flags, in bit order; a bit no flag names shows as 'bitN'. */
+export function names(flags: bigint): string[] {
+  const result: string[] = [];
+  for (let i = 0; i < 64; i++) {
+    if (((flags >> BigInt(i)) & 1n) === 0n) continue;
+    result.push(PAGE_FLAGS.find((f) => f.bit === i)?.name ?? `bit${i}`);
+  }
+  return result;
+}
+
+/** page-types' symbolic form: one letter per flag, '_' where clear. */
+export function symbolic(flags: bigint): string {
+  return PAGE_FLAGS.map((f) => (((flags >> BigInt(f.bit)) & 1n) === 1n ? f.letter : '_')).join('');
+}
+
+const KPAGEFLAGS = '/proc/kpageflags';
+const KPAGECOUNT = '/proc/kpagecount';
+/** Most PFNs one call reads: 1 GiB of entries. */
+const MAX_PFNS = 2 ** 27;
+
+function readByPfn(path: string, pfn: bigint | number, count: number): BigUint64Array {
+  const first = validateUint64('pfn', pfn);
+  validateInteger('count', count, 0, MAX_PFNS);
+  const out = new BigUint64Array(count);
+  const fd = openProcFile(path, {
+    denied: `Reading ${path} needs root (the file is mode 0400 and the kernel also wants CAP_SYS_ADMIN)`,
+    missing: `This kernel has no ${path} (it needs CONFIG_PROC_PAGE_MONITOR)`,
+  });
+  try {
+    // Entry offsets are PFN * 8; PFNs stay far below 2^53.
+    const got = readEntries(fd, path, Number(first), out);
+    if (got < count) throw outOfRange('pfn', `below the highest page frame (${BigInt(got) + first})`, pfn);
+  } finally {
+    fs.closeSync(fd);
+  }
+  return out;
+}
+
+/** Raw KPF_* flags of `count` consecutive page frames from `pfn`, read in large batches. */
+export function read(pfn: bigint | number, count = 1): BigUint64Array {
+  return readByPfn(KPAGEFLAGS, pfn, count);
+}
+
+/** Map counts (/proc/kpagecount) of `count` consecutive page frames from `pfn`. */
+export function mapCounts(pfn: bigint | number, count = 1): BigUint64Array {
+  return readByPfn(KPAGECOUNT, pfn, count);
+}
+
+/** Flags and map count of one page frame. */
+export interface PageFrame {
+  pfn: bigint;
+  flags: bigint;
+  names: string[];
+  mapCount: bigint;
+}
+
+/**
+ * Flags and map counts of any set of page frames (from pagemap entries,
+ * say): runs of consecutive PFNs are read with one pread each. The result
+ * follows the order of `pfns`.
+ */
+export function lookup(pfns: readonly bigint[]): PageFrame[] {
+  if (!Array.isArray(pfns)) throw invalidArgType('pfns', 'an array of bigint', pfns);
+  pfns.forEach((pfn, i) => validateUint64(`pfns[${i}]`, pfn));
+  const sorted = [...new Set(pfns)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const found = new Map<bigint, PageFrame>();
+  for (let i = 0; i < sorted.length;) {
+    let j = i + 1;
+    while (j < sorted.length && sorted[j] === sorted[j - 1]! + 1n && j - i < MAX_PFNS) j++;
+    const first = sorted[i]!;
+    const flags = read(first, j - i);
+    const counts = mapCounts(first, j - i);
+    for (let k = 0; k < j - i; k++) {
+      const pfn = first + BigInt(k);
+      found.set(pfn, { pfn, flags: flags[k]!, names: names(flags[k]!), mapCount: counts[k]! });
+    }
+    i = j;
+  }
+  return pfns.map((pfn) => found.get(pfn)!);
+}
+
+/** One line of a page-types-like summary: a combination of flags and how many pages have it. */
+export interface FlagCombination {
+  flags: bigint;
+  names: string[];
+  symbolic: string;
+  pages: number;
+}
+
+/** Counts pages by their exact combination of flags, most common first. */
+export function summarize(flags: Iterable<bigint>): FlagCombination[] {
+  const counts = new Map<bigint, number>();
+  for (const value of flags) counts.set(value, (counts.get(value) ?? 0) + 1);
+  return [...counts]
+    .map(([value, pages]) => ({ flags: value, names: names(value), symbolic: symbolic(value), pages }))
+    .sort((a, b) => b.pages - a.pages || (a.flags < b.flags ? -1 : 1));
+}
