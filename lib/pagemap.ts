@@ -277,6 +277,7 @@ function isUnsupported(err: unknown): boolean {
 function scanIoctl(fd: number, path: string, start: bigint, end: bigint, mask: number): PageRegion[] {
   const out = new BigUint64Array(REGIONS_PER_CALL * 3);
   const regions: PageRegion[] = [];
+  let covered = start;
   let from = start;
   // At least one call, even for an empty range: it is also the probe for support.
   do {
@@ -289,7 +290,13 @@ function scanIoctl(fd: number, path: string, start: bigint, end: bigint, mask: n
           : code === 'EFAULT' ? 'The range reaches beyond the user address space' : undefined);
     }
     for (let i = 0; i < result.regions; i++) {
-      pushRegion(regions, out[3 * i]!, out[3 * i + 1]!, Number(out[3 * i + 2]!));
+      // Linux 6.18 can report regions past walkEnd (up to the end of the
+      // range) and then report them again from walkEnd: keep each page once.
+      const regionEnd = out[3 * i + 1]!;
+      if (regionEnd <= covered) continue;
+      const regionStart = out[3 * i]! > covered ? out[3 * i]! : covered;
+      pushRegion(regions, regionStart, regionEnd, Number(out[3 * i + 2]!));
+      covered = regionEnd;
     }
     // The kernel stops early only when `out` is full; guard against no progress anyway.
     if (from < end && result.walkEnd <= from) {
@@ -311,9 +318,14 @@ function pagemapCategories(raw: bigint): number {
   return mask;
 }
 
+/** Areas in user space: not [vsyscall], which sits in the kernel's half and which neither method walks. */
+function userAreas(areas: MemoryArea[]): MemoryArea[] {
+  return areas.filter((area) => area.start < 1n << 63n);
+}
+
 function scanPagemap(fd: number, path: string, areas: MemoryArea[], start: bigint, end: bigint): PageRegion[] {
   const regions: PageRegion[] = [];
-  for (const area of areas) {
+  for (const area of userAreas(areas)) {
     const from = area.start > start ? area.start : start;
     const to = area.end < end ? area.end : end;
     if (from >= to) continue;
@@ -321,8 +333,8 @@ function scanPagemap(fd: number, path: string, areas: MemoryArea[], start: bigin
     for (let slice = from; slice < to; slice += PAGE * BigInt(MAX_RANGE_PAGES)) {
       const sliceEnd = slice + PAGE * BigInt(MAX_RANGE_PAGES) < to ? slice + PAGE * BigInt(MAX_RANGE_PAGES) : to;
       const raw = new BigUint64Array(Number((sliceEnd - slice) / PAGE));
-      readEntries(fd, path, Number(slice / PAGE), raw);
-      raw.forEach((value, i) => {
+      const got = readEntries(fd, path, Number(slice / PAGE), raw);
+      raw.subarray(0, got).forEach((value, i) => {
         const page = slice + BigInt(i) * PAGE;
         pushRegion(regions, page, page + PAGE, pagemapCategories(value));
       });
@@ -352,12 +364,24 @@ export function scan(address: bigint | number, pages: number, options: ScanOptio
   const end = start + BigInt(pages) * PAGE;
   if (end > 1n << 64n) throw outOfRange('pages', 'within the address space', pages);
   const { fd, path } = openPagemap(pid);
+  const scanIoctlClamped = (mask: number) => {
+    try {
+      return scanIoctl(fd, path, start, end, mask);
+    } catch (err) {
+      // The kernel refuses (EFAULT) a range past the user address space,
+      // whose size depends on the machine: end it after the last mapping.
+      if ((err as NodeJS.ErrnoException).code !== 'EFAULT') throw err;
+      const last = userAreas(maps(pid)).reduce((top, area) => (area.end > top ? area.end : top), start);
+      if (last >= end) throw err;
+      return scanIoctl(fd, path, start, last, mask);
+    }
+  };
   try {
     if (method !== 'pagemap') {
       if (scanMask === undefined || method === 'ioctl') {
         for (const mask of [ALL_CATEGORIES, CATEGORIES_BEFORE_GUARD]) {
           try {
-            const regions = scanIoctl(fd, path, start, end, mask);
+            const regions = scanIoctlClamped(mask);
             scanMask = mask;
             return { method: 'ioctl', regions, known: namesOf(mask) };
           } catch (err) {
@@ -369,7 +393,7 @@ export function scan(address: bigint | number, pages: number, options: ScanOptio
           }
         }
       } else if (scanMask !== null) {
-        return { method: 'ioctl', regions: scanIoctl(fd, path, start, end, scanMask), known: namesOf(scanMask) };
+        return { method: 'ioctl', regions: scanIoctlClamped(scanMask), known: namesOf(scanMask) };
       }
     }
     return { method: 'pagemap', regions: scanPagemap(fd, path, maps(pid), start, end), known: namesOf(PAGEMAP_KNOWN) };

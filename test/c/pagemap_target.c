@@ -6,7 +6,9 @@
  * could be set up on this kernel, then waits until stdin closes.
  *
  *   softDirty    2 pages written, clear_refs "4", then page 0 written again
- *   privateAnon  8 pages, 0-3 written, 4-7 untouched
+ *   privateAnon  8 pages, 0-3 written, 4-7 untouched; the written pages are
+ *                on the LRU (written on one CPU, whose batch of new pages
+ *                MADV_COLD then drains), so kpageflags shows lru
  *   sharedAnon   4 pages MAP_SHARED, page 0 written
  *   file         FILE's first 4 pages MAP_SHARED, page 0 read
  *   zero         2 pages, page 0 read only (the shared zero page)
@@ -17,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +30,9 @@
 
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL 102
+#endif
+#ifndef MADV_COLD
+#define MADV_COLD 20
 #endif
 #ifndef UFFD_USER_MODE_ONLY
 #define UFFD_USER_MODE_ONLY 1
@@ -82,7 +88,8 @@ static int uffd_protect(char *p)
 int main(int argc, char **argv)
 {
 	char *soft_dirty, *private_anon, *shared_anon, *file, *zero, *guard, *uffd;
-	int clear_refs, guard_installed, uffd_protected, fd;
+	int clear_refs, guard_installed, uffd_protected, pinned, drained, fd, cpu;
+	cpu_set_t cpus;
 	volatile char sink;
 	char buf[16];
 
@@ -99,8 +106,20 @@ int main(int argc, char **argv)
 	clear_refs = clear_soft_dirty();
 	soft_dirty[0] = 2;
 
+	/*
+	 * New pages reach the LRU through a per-CPU batch; MADV_COLD drains
+	 * the batch of the CPU it runs on, so write and drain on one CPU.
+	 */
+	CPU_ZERO(&cpus);
+	sched_getaffinity(0, sizeof(cpus), &cpus);
+	for (cpu = 0; !CPU_ISSET(cpu, &cpus); cpu++)
+		;
+	CPU_ZERO(&cpus);
+	CPU_SET(cpu, &cpus);
+	pinned = sched_setaffinity(0, sizeof(cpus), &cpus) == 0;
 	private_anon = anon(8, MAP_PRIVATE);
 	memset(private_anon, 1, 4 * page);
+	drained = madvise(private_anon, 4 * page, MADV_COLD) == 0;
 
 	shared_anon = anon(4, MAP_SHARED);
 	shared_anon[0] = 1;
@@ -135,11 +154,12 @@ int main(int argc, char **argv)
 	printf("{\"pid\":%d,\"pageSize\":%ld,\"softDirty\":\"%p\",\"clearRefs\":%s,"
 	       "\"privateAnon\":\"%p\",\"sharedAnon\":\"%p\",\"file\":\"%p\","
 	       "\"zero\":\"%p\",\"guard\":\"%p\",\"guardInstalled\":%s,"
-	       "\"uffd\":\"%p\",\"uffdProtected\":%s}\n",
+	       "\"uffd\":\"%p\",\"uffdProtected\":%s,\"lruDrained\":%s}\n",
 	       getpid(), page, soft_dirty, clear_refs ? "true" : "false",
 	       private_anon, shared_anon, file, zero, guard,
 	       guard_installed ? "true" : "false", uffd,
-	       uffd_protected ? "true" : "false");
+	       uffd_protected ? "true" : "false",
+	       pinned && drained ? "true" : "false");
 	fflush(stdout);
 
 	while (read(0, buf, sizeof(buf)) > 0)
