@@ -92,11 +92,13 @@ export function symbolic(flags: bigint): string {
 
 const KPAGEFLAGS = '/proc/kpageflags';
 const KPAGECOUNT = '/proc/kpagecount';
+const MAX_PFN = 2n ** 53n - 1n;
 /** Most PFNs one call reads: 1 GiB of entries. */
 const MAX_PFNS = 2 ** 27;
 
 function readByPfn(path: string, pfn: bigint | number, count: number): BigUint64Array {
-  const first = validateUint64('pfn', pfn);
+  // PFNs have 55 bits; indexes stay exact numbers below 2^53.
+  const first = validateUint64('pfn', pfn, MAX_PFN);
   validateInteger('count', count, 0, MAX_PFNS);
   const out = new BigUint64Array(count);
   const fd = openProcFile(path, {
@@ -138,7 +140,7 @@ export interface PageFrame {
  */
 export function lookup(pfns: readonly bigint[]): PageFrame[] {
   if (!Array.isArray(pfns)) throw invalidArgType('pfns', 'an array of bigint', pfns);
-  pfns.forEach((pfn, i) => validateUint64(`pfns[${i}]`, pfn));
+  pfns.forEach((pfn, i) => validateUint64(`pfns[${i}]`, pfn, MAX_PFN));
   const sorted = [...new Set(pfns)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const found = new Map<bigint, PageFrame>();
   for (let i = 0; i < sorted.length;) {

@@ -52,8 +52,8 @@ Napi::Value ReadEntries(const Napi::CallbackInfo& info) {
   Napi::TypedArray out = info[2].As<Napi::TypedArray>();
   KMMAP_EXPECT(out.TypedArrayType() == napi_biguint64_array,
                "out must be a BigUint64Array");
-  // Offsets are index * 8; the largest valid one is far below 2^63.
-  KMMAP_EXPECT(first >= 0 && first < 1099511627776.0 * 1024,
+  // lib/ keeps indexes exact doubles (below 2^53), so index * 8 fits off_t.
+  KMMAP_EXPECT(first >= 0 && first < 9007199254740992.0,
                "firstIndex out of range");
 
   auto* dest = static_cast<uint8_t*>(out.ArrayBuffer().Data()) +
