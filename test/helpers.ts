@@ -46,3 +46,17 @@ export function runNode(script: string, options: { uid?: number; gid?: number; n
 
 export const isRoot = process.getuid?.() === 0;
 export const NOBODY = 65534;
+
+/** Runs the kmmap command (dist/cli.js) with `args`, as another user when `uid` is given. */
+export function runCli(args: string[], options: { uid?: number; gid?: number } = {}) {
+  const result = spawnSync(process.execPath, [path.join(REPO, 'dist', 'cli.js'), ...args], {
+    cwd: REPO,
+    encoding: 'utf8',
+    uid: options.uid,
+    gid: options.gid,
+    timeout: 60_000,
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  if (result.error) throw result.error;
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}

@@ -7,7 +7,8 @@
  *   0xADDRESS PFN|SWAP|- FLAGS
  *
  * PFN is 0x<pfn> for a present page (0x0 when the kernel hides it), SWAP is
- * swap:<type>:0x<offset> for a swapped page, FLAGS are comma-separated names
+ * swap:<type>:0x<offset> for a swapped page (a guard marker, bit 58, reads
+ * as swapped but holds no swap slot: '-'), FLAGS are comma-separated names
  * in bit order (soft-dirty, exclusive, uffd-wp, guard, file, swapped,
  * present) or '-'.
  */
@@ -57,7 +58,7 @@ int main(int argc, char **argv)
 		printf("0x%" PRIx64 " ", address);
 		if (entry >> 63)
 			printf("0x%" PRIx64, entry & frame_mask);
-		else if ((entry >> 62) & 1)
+		else if (((entry >> 62) & 1) && !((entry >> 58) & 1))
 			printf("swap:%" PRIu64 ":0x%" PRIx64, entry & 0x1f,
 			       (entry & frame_mask) >> 5);
 		else
