@@ -9,12 +9,10 @@ import { kernelAtLeast, kernelHasSoftDirty, startTarget, type Target } from '../
 
 describe('pagemap bits of a live process, by pid', () => {
   let target: Target;
-  let page: bigint;
   const pages = (address: bigint, count: number) => pagemap.range(address, count, { pid: target.info.pid });
 
   beforeAll(async () => {
     target = await startTarget();
-    page = BigInt(target.info.pageSize);
   });
   afterAll(() => target?.stop());
 
