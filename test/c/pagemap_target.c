@@ -6,6 +6,7 @@
  * could be set up on this kernel, then waits until stdin closes.
  *
  *   softDirty    2 pages written, clear_refs "4", then page 0 written again
+ *                (kept from merging with later mappings: see main)
  *   privateAnon  8 pages, 0-3 written, 4-7 untouched; the written pages are
  *                on the LRU (written on one CPU, whose batch of new pages
  *                MADV_COLD then drains), so kpageflags shows lru
@@ -99,8 +100,13 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	/* First, because clear_refs acts on the whole process. */
+	/*
+	 * First, because clear_refs acts on the whole process. Mappings made
+	 * after it are soft-dirty as a whole; MADV_DONTFORK gives this one
+	 * different flags, so that none of them merges into it.
+	 */
 	soft_dirty = anon(2, MAP_PRIVATE);
+	madvise(soft_dirty, 2 * page, MADV_DONTFORK);
 	soft_dirty[0] = 1;
 	soft_dirty[page] = 1;
 	clear_refs = clear_soft_dirty();
