@@ -8,7 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PAGE_SIZE } from '../../dist/index.js';
 import { runCli, tempDir } from '../helpers';
 
-describe('kmmap dump', () => {
+// Each test starts the command several times: timeouts allow for a slow machine
+// (the VM's software emulation).
+describe('kmmap dump', { timeout: 60_000 }, () => {
   let tmp: ReturnType<typeof tempDir>;
   let file: string;
   let bytes: Buffer;

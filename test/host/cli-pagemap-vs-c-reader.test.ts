@@ -13,13 +13,15 @@ interface Row {
   flags: string[];
 }
 
-describe('kmmap pagemap against a C reader of pagemap', () => {
+// Each test starts the command several times: timeouts allow for a slow machine
+// (the VM's software emulation).
+describe('kmmap pagemap against a C reader of pagemap', { timeout: 60_000 }, () => {
   let target: Target;
   let reader: string;
   beforeAll(async () => {
     target = await startTarget();
     reader = compileC('pagemap_reader.c', target.dir);
-  });
+  }, 60_000);
   afterAll(() => target?.stop());
 
   /** The reader's line format, built from kmmap's JSON row. */

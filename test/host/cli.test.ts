@@ -4,7 +4,9 @@ import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { isRoot, NOBODY, REPO, runCli } from '../helpers';
 
-describe('kmmap command line', () => {
+// Each test starts the command several times: timeouts allow for a slow machine
+// (the VM's software emulation).
+describe('kmmap command line', { timeout: 60_000 }, () => {
   it('package.json names dist/cli.js as the kmmap command, which starts with a shebang', () => {
     const pkg = JSON.parse(fs.readFileSync(`${REPO}/package.json`, 'utf8'));
     expect(pkg.bin).toEqual({ kmmap: 'dist/cli.js' });

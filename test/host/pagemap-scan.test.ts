@@ -9,11 +9,12 @@ import { categoryMask, expectScanEquivalence, perPage } from '../pagemap-scan-eq
 
 const hasScan = kernelAtLeast(os.release(), 6, 7);
 
-describe('pagemap.scan', () => {
+// Timeouts allow for the VM's software emulation, where these also run.
+describe('pagemap.scan', { timeout: 60_000 }, () => {
   let target: Target;
   beforeAll(async () => {
     target = await startTarget();
-  });
+  }, 60_000);
   afterAll(() => target?.stop());
 
   it(`auto picks ${hasScan ? 'the ioctl' : 'the pagemap fallback'} on this kernel (Linux ${os.release()})`, () => {
@@ -25,7 +26,9 @@ describe('pagemap.scan', () => {
     const { regions, method } = pagemap.scan(target.info.privateAnon, 8, { pid: target.info.pid, method: 'pagemap' });
     expect(method).toBe('pagemap');
     const page = BigInt(PAGE_SIZE);
-    expect(regions).toEqual([
+    // Kernels that track soft-dirty mark this whole mapping (made after clear_refs): leave that out.
+    const withoutSoftDirty = (mask: number) => mask & ~categoryMask(['softDirty']);
+    expect(regions.map((r) => ({ ...r, categories: r.categories.filter((c) => c !== 'softDirty'), mask: withoutSoftDirty(r.mask) }))).toEqual([
       { start: target.info.privateAnon, end: target.info.privateAnon + 4n * page, categories: ['written', 'present'], mask: categoryMask(['written', 'present']) },
       { start: target.info.privateAnon + 4n * page, end: target.info.privateAnon + 8n * page, categories: ['written'], mask: categoryMask(['written']) },
     ]);

@@ -16,7 +16,7 @@ describe(`pagemap toolkit on Linux ${release}`, () => {
   let target: Target;
   beforeAll(async () => {
     target = await startTarget();
-  });
+  }, 60_000);
   afterAll(() => target?.stop());
 
   it('bit 55 soft-dirty: after clear_refs "4", set on the page written again, clear on the other', () => {
