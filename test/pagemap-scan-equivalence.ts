@@ -39,6 +39,15 @@ export function expectScanEquivalence(pid: Pid): number {
   const viaIoctl = [...perPage(ioctl.regions, shared)].filter(([address]) => keep(address));
   const viaPagemap = [...perPage(fallback.regions, shared)].filter(([address]) => keep(address));
   expect(viaIoctl.length).toBeGreaterThan(0);
-  expect(new Map(viaIoctl)).toEqual(new Map(viaPagemap));
+  // Differences as readable lines: address, mapping, categories each way.
+  const areas = pagemap.maps(pid);
+  const mine = new Map(viaIoctl);
+  const other = new Map(viaPagemap);
+  const describe = (mask: number | undefined) => (mask === undefined ? 'absent' : pagemap.PAGE_CATEGORIES.filter((_, i) => (mask >> i) & 1).join(',') || '-');
+  const where = (address: bigint) => areas.find((area) => address >= area.start && address < area.end)?.name ?? '?';
+  const differences = [...new Set([...mine.keys(), ...other.keys()])]
+    .filter((address) => mine.get(address) !== other.get(address))
+    .map((address) => `0x${address.toString(16)} ${where(address)}: ioctl ${describe(mine.get(address))}, pagemap ${describe(other.get(address))}`);
+  expect(differences).toEqual([]);
   return viaIoctl.length;
 }
