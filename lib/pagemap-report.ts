@@ -30,6 +30,7 @@ export interface PagemapCombination {
   pages: number;
 }
 
+/** The pages of some ranges of a process, with what is known of each, and summaries. */
 export interface Report {
   pid: pagemap.Pid;
   ranges: ReportRange[];

@@ -97,7 +97,7 @@ export function maps(pid: Pid = 'self'): MemoryArea[] {
   try {
     text = fs.readFileSync(fd, 'latin1');
   } catch (err) {
-    throw addHint(withContext(err, { path }), () => processAccessHint(pid).denied);
+    throw withContext(err, { path });
   } finally {
     fs.closeSync(fd);
   }
