@@ -22,7 +22,8 @@ export function categoryMask(names: readonly string[]): number {
 
 /**
  * Scans pid's whole address space both ways and expects the same pages with
- * the same categories, for the categories both methods know. Mappings the
+ * the same categories, for the categories both methods know ('written' only
+ * for pages in RAM or swap). Mappings the
  * kernel's scan skips by design (VM_PFNMAP: [vvar]) are left out. Returns
  * how many pages were compared.
  */
@@ -36,8 +37,13 @@ export function expectScanEquivalence(pid: Pid): number {
   expect(shared & categoryMask(['present', 'swapped', 'file', 'written'])).toBe(categoryMask(['present', 'swapped', 'file', 'written']));
   const skipped = pagemap.maps(pid).filter((area) => area.name.startsWith('[vvar'));
   const keep = (address: bigint) => !skipped.some((area) => address >= area.start && address < area.end);
-  const viaIoctl = [...perPage(ioctl.regions, shared)].filter(([address]) => keep(address));
-  const viaPagemap = [...perPage(fallback.regions, shared)].filter(([address]) => keep(address));
+  // 'written' of a page neither present nor swapped is the kernel's choice,
+  // and it changed: Linux 7.2 leaves it out where no page table exists yet.
+  const populated = categoryMask(['present', 'swapped']);
+  const written = categoryMask(['written']);
+  const comparable = ([address, mask]: [bigint, number]): [bigint, number] => [address, mask & populated ? mask : mask & ~written];
+  const viaIoctl = [...perPage(ioctl.regions, shared)].filter(([address]) => keep(address)).map(comparable);
+  const viaPagemap = [...perPage(fallback.regions, shared)].filter(([address]) => keep(address)).map(comparable);
   expect(viaIoctl.length).toBeGreaterThan(0);
   // Differences as readable lines: address, mapping, categories each way.
   const areas = pagemap.maps(pid);
