@@ -109,7 +109,10 @@ function parsePid(text: string | undefined): pagemap.Pid {
 /** Turns the range argument into address ranges, reading the process's maps for a name. */
 function parseRange(text: string | undefined, pid: pagemap.Pid): ReportRange[] {
   if (text === undefined) {
-    return pagemap.maps(pid).map((area) => ({ start: area.start, end: area.end, name: area.name }));
+    // [vsyscall] sits in the kernel's half of the address space: pagemap has no entries for it.
+    return pagemap.maps(pid)
+      .filter((area) => area.start < 1n << 63n)
+      .map((area) => ({ start: area.start, end: area.end, name: area.name }));
   }
   const span = /^(\w+)(\.\.|\+)(\w+)$/.exec(text);
   if (span) {

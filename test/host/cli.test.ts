@@ -145,7 +145,7 @@ describe('kmmap command line', { timeout: 60_000 }, () => {
     expect(summary.stdout).toMatch(/pagemap flags/);
   });
 
-  it('pagemap ranges: START..END, START+LENGTH, one address and a mapping name select the same pages', () => {
+  it('pagemap ranges: START..END, START+LENGTH, one address and a mapping name select the same pages; none means every mapping', () => {
     const stack = JSON.parse(runCli(['pagemap', 'self', '[stack]', '--json', '--all']).stdout);
     const { start, end } = stack.ranges[0];
     const length = (BigInt(end) - BigInt(start)).toString();
@@ -156,6 +156,13 @@ describe('kmmap command line', { timeout: 60_000 }, () => {
     }
     const one = JSON.parse(runCli(['pagemap', 'self', start, '--json', '--all']).stdout);
     expect(one.pages.map((p: { address: string }) => p.address)).toEqual([start]);
+    const everything = runCli(['pagemap', 'self', '--json', '--summary']);
+    expect(everything.status).toBe(0);
+    const all = JSON.parse(everything.stdout);
+    expect(all.ranges.map((r: { name: string }) => r.name)).toEqual(expect.arrayContaining(['[heap]', '[stack]']));
+    // [vsyscall] lies in the kernel's half of the address space, where pagemap has no entries.
+    expect(all.ranges.some((r: { name: string }) => r.name === '[vsyscall]')).toBe(false);
+    expect(all.pages).toBeNull();
     const lib = JSON.parse(runCli(['pagemap', 'self', 'node', '--json', '--summary']).stdout);
     expect(lib.ranges.length).toBeGreaterThan(0);
     expect(lib.ranges.every((r: { name: string }) => r.name.endsWith('/node'))).toBe(true);
