@@ -7,6 +7,7 @@
         "native/errors.cc",
         "native/ioctl.cc",
         "native/mapping.cc",
+        "native/memory.cc",
         "native/pagemap.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -3,10 +3,29 @@
 import * as path from 'node:path';
 
 export interface NativeBinding {
-  /** mmap(2); returns an external ArrayBuffer over the mapped memory. */
-  map(fd: number, length: number, offset: bigint, prot: number, flags: number): ArrayBuffer;
-  /** Detaches the ArrayBuffer, then munmap(2). false if it was already detached. */
-  unmap(buffer: ArrayBuffer): boolean;
+  /**
+   * mmap(2) at a page-aligned offset; returns the mapping's handle. fd is -1
+   * for MAP_ANONYMOUS; ownedFd (or -1) is closed with the mapping.
+   */
+  map(fd: number, length: number, offset: bigint, prot: number, flags: number, ownedFd: number): object;
+  /** Address of the mapping's page-aligned start. */
+  base(handle: object): bigint;
+  /** An external ArrayBuffer over [base + offset, + length), detached by unmap() and remap(). */
+  view(handle: object, offset: number, length: number): ArrayBuffer;
+  /** Detaches every view, then munmap(2). false if it was already unmapped. */
+  unmap(handle: object): boolean;
+  /** mremap(2) with MREMAP_MAYMOVE to `length` bytes; detaches every view; returns the new base. */
+  remap(handle: object, length: number): bigint;
+  /** memfd_create(2); returns the fd. */
+  memfdCreate(name: string, flags: number): number;
+  /** msync, madvise, mlock2, munlock, mprotect, mincore on a page-aligned range from the base. */
+  msync(handle: object, offset: number, length: number, flags: number): void;
+  madvise(handle: object, offset: number, length: number, advice: number): void;
+  mlock(handle: object, offset: number, length: number, flags: number): void;
+  munlock(handle: object, offset: number, length: number): void;
+  mprotect(handle: object, offset: number, length: number, prot: number): void;
+  /** One element per page: 1 if resident. */
+  mincore(handle: object, offset: number, length: number): Uint8Array;
   /** Address of the first byte of a buffer or view. */
   addressOf(buffer: ArrayBuffer | ArrayBufferView): bigint;
   /** sysconf(_SC_PAGESIZE). */

@@ -2,8 +2,11 @@
  * kmmap: map files, devices and kernel buffers into Node.js as zero-copy
  * Buffers, and see where they live in physical memory.
  */
-export { addressOf, map, Mapping, PAGE_SIZE } from './mapping';
-export type { Access, MapOptions, PathLike } from './mapping';
+export { addressOf, ADVICE, map, Mapping, PAGE_SIZE } from './mapping';
+export type {
+  Access, Advice, AnonymousOptions, HugePageSize, LockOptions, MapOptions, MappingDescriptor, MemoryOptions,
+  PathLike, Protection, Range, ResizeOptions, SyncOptions,
+} from './mapping';
 export * as pagemap from './pagemap';
 export type { PagemapEntry, PagemapOptions } from './pagemap';
 export { ioctl, ioctlNumbers, KMMAP_IOC_MAGIC, LKMC_MMAP_IOC_PHYS_ADDR } from './ioctl';

@@ -1,91 +1,471 @@
-// map(): files, devices and kernel buffers as zero-copy Buffers.
+// map(), map.anonymous(), map.fromDescriptor() and the Mapping they return:
+// files, devices, kernel buffers and anonymous memory as zero-copy Buffers,
+// with the mmap family (msync, madvise, mlock2, mprotect, mincore, mremap)
+// as methods.
 import * as fs from 'node:fs';
+import * as nodePath from 'node:path';
 import { constants as bufferConstants } from 'node:buffer';
 import { fileURLToPath } from 'node:url';
 import { native } from './binding';
-import { codedError, invalidArgType, invalidArgValue, outOfRange, systemError, withContext } from './errors';
-import { validateFd, validateInteger, validateUint64 } from './validate';
+import { type MappingDescriptor, DESCRIPTOR_KIND, validateDescriptor } from './descriptor';
+import { codedError, invalidArgType, invalidArgValue, outOfRange, withContext } from './errors';
+import { checkWithinFile, currentSize, type FileIdentity, fileFacts, identityOf, mapLength } from './file-bounds';
+import {
+  type Access, type AnonymousOptions, anonymousMapFlags, anonymousSettings, type FileSettings, fileMapFlags,
+  fileSettings, fitsInBuffer, type MapOptions, memfdFlags, type MemorySettings, protFor, validateOptionsObject,
+} from './map-options';
+import { PAGE_SIZE } from './page';
+import { validateFd, validateInteger } from './validate';
 
-/** Size of a page on this machine, in bytes. */
-export const PAGE_SIZE: number = native.pageSize;
+export { PAGE_SIZE } from './page';
+export type { Access, AnonymousOptions, HugePageSize, MapOptions, MemoryOptions } from './map-options';
+export type { MappingDescriptor } from './descriptor';
 
-const PROT_READ = 0x1;
-const PROT_WRITE = 0x2;
-const MAP_SHARED = 0x01;
+/** A file path, as fs takes it. */
+export type PathLike = string | Buffer | URL;
 
-/** 'r': read-only; 'rw': read-write, writes reach the file or device (MAP_SHARED). */
-export type Access = 'r' | 'rw';
-
-export interface MapOptions {
-  /**
-   * Bytes to map. Defaults to the rest of a regular file after `offset`;
-   * required for devices and /proc files, whose size `stat` cannot tell.
-   */
+/**
+ * Part of a mapping, in bytes from its first byte (`mapping.address`).
+ * `offset` defaults to 0, `length` to the rest of the mapping. Calls that
+ * work on pages apply to every page the range touches.
+ */
+export interface Range {
+  offset?: number;
   length?: number;
-  /** Where the mapping starts in the file: a multiple of PAGE_SIZE. Default 0. */
-  offset?: number | bigint;
-  /** Default 'r'. With a path, the file is opened to match. */
-  access?: Access;
-  /**
-   * Allow a mapping of a regular file to reach past its end. Touching a page
-   * wholly past the end raises SIGBUS, which kills the process; kmmap refuses
-   * such a mapping unless this is true.
-   */
+}
+
+/** Options of `mapping.sync()`. */
+export interface SyncOptions {
+  /** Schedule the write-back and return at once (`MS_ASYNC`) instead of waiting (`MS_SYNC`). Default false. */
+  async?: boolean;
+  /** Also invalidate other mappings of the file so they see fresh data (`MS_INVALIDATE`). Default false. */
+  invalidate?: boolean;
+}
+
+/** Options of `mapping.lock()`. */
+export interface LockOptions {
+  /** Lock pages as they are first touched instead of faulting them all in now (`MLOCK_ONFAULT`). Default false. */
+  onFault?: boolean;
+}
+
+/** Options of `mapping.resize()`. */
+export interface ResizeOptions {
+  /** As for map(): let a file mapping grow past the file's end. Defaults to the mapping's own setting. */
   allowBeyondEnd?: boolean;
 }
 
-export type PathLike = string | Buffer | URL;
+/** Protections for `mapping.protect()`: `'none'` makes any access fatal (SIGSEGV), `'r'` any write. */
+export type Protection = 'none' | 'r' | 'rw';
 
-/** A live memory mapping. Close it (or let `using` do it) to unmap. */
+/** madvise(2) advice by name (`MADV_*` in lower case); the kernel refuses what it lacks with EINVAL. */
+export const ADVICE = {
+  normal: 0,
+  random: 1,
+  sequential: 2,
+  willneed: 3,
+  dontneed: 4,
+  free: 8,
+  remove: 9,
+  dontfork: 10,
+  dofork: 11,
+  mergeable: 12,
+  unmergeable: 13,
+  hugepage: 14,
+  nohugepage: 15,
+  dontdump: 16,
+  dodump: 17,
+  wipeonfork: 18,
+  keeponfork: 19,
+  cold: 20,
+  pageout: 21,
+  populate_read: 22,
+  populate_write: 23,
+  collapse: 25,
+} as const;
+
+/** A name of madvise advice: a key of ADVICE. */
+export type Advice = keyof typeof ADVICE;
+
+const MS_ASYNC = 1;
+const MS_INVALIDATE = 2;
+const MS_SYNC = 4;
+const MLOCK_ONFAULT = 1;
+
+/** Where a mapping's memory comes from: what descriptor() and resize() need to know. */
+interface Source {
+  /** How errors name the file: the path as given, or undefined (then the fd is named). */
+  displayPath: string | undefined;
+  /** A path that opens the same file, if there is one (absolute). */
+  path: string | undefined;
+  /** The caller's fd for an fd mapping, or the memfd the mapping owns. */
+  fd: number | undefined;
+  /** Undefined for private anonymous memory, which no one else can map. */
+  identity: FileIdentity | undefined;
+  /** The file offset of the mapping's first byte. */
+  offset: bigint;
+  /** A regular file or block device: growing past its end is refused. */
+  sized: boolean;
+  ownsMemfd: boolean;
+}
+
+type Settings = MemorySettings & { sync: boolean; allowBeyondEnd: boolean };
+
+interface MappingInit {
+  handle: object;
+  /** Bytes between the page-aligned base and the first requested byte. */
+  delta: number;
+  length: number;
+  access: Access;
+  source: Source;
+  settings: Settings;
+}
+
+/**
+ * A live memory mapping. Its memory is `buffer` (or, beyond Buffer's
+ * maximum size, windows from `view()`); close it, or let `using` or the
+ * garbage collector do it, to unmap.
+ */
 export class Mapping implements Disposable {
-  readonly #arrayBuffer: ArrayBuffer;
-  readonly #buffer: Buffer;
-  readonly #address: bigint;
+  readonly #handle: object;
+  readonly #delta: number;
   readonly #access: Access;
+  readonly #source: Source;
+  readonly #settings: Settings;
+  #length: number;
+  #base = 0n;
+  #buffer: Buffer | undefined;
+  #closed = false;
 
-  /** @internal Use map(). */
-  constructor(arrayBuffer: ArrayBuffer, access: Access) {
-    this.#arrayBuffer = arrayBuffer;
-    this.#buffer = Buffer.from(arrayBuffer);
-    this.#address = native.addressOf(arrayBuffer);
-    this.#access = access;
+  /** @internal Use map(), map.anonymous() or map.fromDescriptor(). */
+  constructor(init: MappingInit) {
+    this.#handle = init.handle;
+    this.#delta = init.delta;
+    this.#length = init.length;
+    this.#access = init.access;
+    this.#source = init.source;
+    this.#settings = init.settings;
+    this.#attach();
   }
 
-  /** The mapped memory itself. After close() its length is 0. */
+  #attach(): void {
+    this.#base = native.base(this.#handle);
+    this.#buffer = fitsInBuffer(this.#length)
+      ? Buffer.from(native.view(this.#handle, this.#delta, this.#length))
+      : undefined;
+  }
+
+  /**
+   * The mapped memory itself, zero-copy. After close() its length is 0.
+   * A mapping longer than `buffer.constants.MAX_LENGTH` has no single
+   * Buffer: this throws ERR_KMMAP_TOO_LARGE_FOR_BUFFER, use view().
+   */
   get buffer(): Buffer {
-    return this.#buffer;
+    if (this.#buffer !== undefined) return this.#buffer;
+    if (this.#closed) return Buffer.alloc(0);
+    throw codedError('ERR_KMMAP_TOO_LARGE_FOR_BUFFER',
+      `This mapping (${this.#length} bytes) is larger than a Buffer can be (buffer.constants.MAX_LENGTH = ` +
+      `${bufferConstants.MAX_LENGTH}): read it through mapping.view(offset, length)`);
   }
 
-  /** Virtual address of the mapping's first byte. */
+  /** Virtual address of the mapping's first byte (the requested offset's byte). */
   get address(): bigint {
-    return this.#address;
+    return this.#base + BigInt(this.#delta);
   }
 
-  /** Mapped length in bytes; 0 once closed. */
+  /** Virtual address of the page-aligned start of what is mapped (`address` rounded down). */
+  get baseAddress(): bigint {
+    return this.#base;
+  }
+
+  /** Mapped length in bytes, as requested; 0 once closed. */
   get length(): number {
-    return this.#arrayBuffer.byteLength;
+    return this.#closed ? 0 : this.#length;
   }
 
+  /** The file offset of the first byte (0 for anonymous memory). */
+  get offset(): bigint {
+    return this.#source.offset;
+  }
+
+  /** The access the mapping was made with (protect() does not change it). */
   get access(): Access {
     return this.#access;
   }
 
+  /** The memfd behind a shared anonymous mapping, for child processes (owned: close() closes it); otherwise undefined. */
+  get memfd(): number | undefined {
+    return this.#source.ownsMemfd && !this.#closed ? this.#source.fd : undefined;
+  }
+
+  /** Whether close() was called. */
   get closed(): boolean {
-    return this.#arrayBuffer.byteLength === 0;
+    return this.#closed;
   }
 
   /**
-   * Unmaps. Every view of the memory (this.buffer, slices of it, typed
-   * arrays over it) is detached first, so it reads as empty rather than
-   * touching unmapped memory. Calling it again does nothing.
+   * A Buffer over `length` bytes of the mapping from `offset`, zero-copy.
+   * `length` defaults to the rest of the mapping and can be at most
+   * `buffer.constants.MAX_LENGTH`. Views are detached by close() and resize().
    */
-  close(): void {
-    native.unmap(this.#arrayBuffer);
+  view(offset = 0, length?: number): Buffer {
+    this.#live('view');
+    validateInteger('offset', offset, 0, this.#length);
+    const rest = this.#length - offset;
+    if (length === undefined) {
+      if (!fitsInBuffer(rest)) {
+        throw outOfRange('length', `given when the rest of the mapping (${rest} bytes) is more than buffer.constants.MAX_LENGTH (${bufferConstants.MAX_LENGTH})`, length);
+      }
+      length = rest;
+    } else {
+      validateInteger('length', length, 0, Math.min(rest, bufferConstants.MAX_LENGTH));
+    }
+    if (this.#buffer !== undefined) return this.#buffer.subarray(offset, offset + length);
+    if (length === 0) return Buffer.alloc(0);
+    return Buffer.from(native.view(this.#handle, this.#delta + offset, length));
   }
 
+  /**
+   * Writes changes back to the file (`msync`), waiting for the disk unless
+   * `async`. Without a range, the whole mapping.
+   */
+  sync(range?: Range, options: SyncOptions = {}): void {
+    this.#live('sync');
+    const pages = this.#pages(range, this.#granule);
+    validateOptionsObject('options', options);
+    const async = validateFlag('options.async', options.async);
+    const invalidate = validateFlag('options.invalidate', options.invalidate);
+    const flags = (async ? MS_ASYNC : MS_SYNC) | (invalidate ? MS_INVALIDATE : 0);
+    this.#call('msync', () => native.msync(this.#handle, pages.offset, pages.length, flags));
+  }
+
+  /**
+   * Gives the kernel advice about the range (`madvise`): one of the names
+   * in ADVICE. Some advice changes contents: 'dontneed' on private memory
+   * and 'remove' drop what was written, 'free' may. The kernel's EINVAL
+   * comes back for advice it lacks or that cannot apply to this mapping.
+   */
+  advise(advice: Advice, range?: Range): void {
+    this.#live('advise');
+    if (typeof advice !== 'string' || !Object.hasOwn(ADVICE, advice)) {
+      throw invalidArgValue('advice', advice, `must be one of: ${Object.keys(ADVICE).map((name) => `'${name}'`).join(', ')}`);
+    }
+    const pages = this.#pages(range, this.#granule);
+    this.#call('madvise', () => native.madvise(this.#handle, pages.offset, pages.length, ADVICE[advice]),
+      (code) => (code === 'EINVAL' ? `This kernel or this kind of mapping does not take advice '${advice}'` : undefined));
+  }
+
+  /** Locks the pages in RAM (`mlock2`); with `onFault`, each page as it is first touched. */
+  lock(options: LockOptions = {}, range?: Range): void {
+    this.#live('lock');
+    validateOptionsObject('options', options);
+    const flags = validateFlag('options.onFault', options.onFault) ? MLOCK_ONFAULT : 0;
+    const pages = this.#pages(range, this.#granule);
+    this.#call('mlock2', () => native.mlock(this.#handle, pages.offset, pages.length, flags));
+  }
+
+  /** Unlocks pages locked by lock() or the `locked` option (`munlock`). */
+  unlock(range?: Range): void {
+    this.#live('unlock');
+    const pages = this.#pages(range, this.#granule);
+    this.#call('munlock', () => native.munlock(this.#handle, pages.offset, pages.length));
+  }
+
+  /**
+   * Changes the protection of the range's pages (`mprotect`). Touching
+   * memory against its protection raises SIGSEGV, which kills the process:
+   * after protect('r') nothing may write to it, after 'none' nothing may
+   * read it, through any view. 'rw' on a shared mapping of a file opened
+   * read-only fails with the kernel's EACCES.
+   */
+  protect(access: Protection, range?: Range): void {
+    this.#live('protect');
+    if (access !== 'none' && access !== 'r' && access !== 'rw') {
+      throw invalidArgValue('access', access, "must be one of: 'none', 'r', 'rw'");
+    }
+    const pages = this.#pages(range, this.#granule);
+    this.#call('mprotect', () => native.mprotect(this.#handle, pages.offset, pages.length, protFor(access)));
+  }
+
+  /**
+   * Which pages are in RAM now (`mincore`): a Uint8Array with one element
+   * per page the range touches, 1 if resident and 0 if not. Element 0 is
+   * the page holding the range's first byte.
+   */
+  residency(range?: Range): Uint8Array {
+    this.#live('residency');
+    const pages = this.#pages(range, PAGE_SIZE);
+    return this.#call('mincore', () => native.mincore(this.#handle, pages.offset, pages.length));
+  }
+
+  /**
+   * Grows or shrinks the mapping (`mremap`, which may move it). Every old
+   * view is detached as by close(); the mapping now covers the new range
+   * and its new buffer is returned (null when the new length is more than a
+   * Buffer can be: use view()). A shared anonymous mapping's memfd grows to
+   * match; a file mapping may not grow past the file's end unless allowed.
+   */
+  resize(newLength: number, options: ResizeOptions = {}): Buffer | null {
+    this.#live('resize');
+    const length = validateInteger('newLength', newLength, 1, Number.MAX_SAFE_INTEGER);
+    validateOptionsObject('options', options);
+    const allowBeyondEnd = options.allowBeyondEnd === undefined
+      ? this.#settings.allowBeyondEnd
+      : validateFlag('options.allowBeyondEnd', options.allowBeyondEnd);
+    const source = this.#source;
+    const mapped = roundUp(this.#delta + length, this.#granule);
+    if (source.sized && !allowBeyondEnd && length > this.#length) {
+      const size = currentSize(source.identity!, source.path, source.fd);
+      const fix = 'resize less, or pass { allowBeyondEnd: true }';
+      if (size === undefined) {
+        throw codedError('ERR_KMMAP_BEYOND_END',
+          `Cannot tell the size of ${source.displayPath ?? 'the mapped file'} any more (renamed, deleted or its fd closed), ` +
+          `and growing past its end would risk SIGBUS: ${fix} if you know it is long enough`);
+      }
+      checkWithinFile(size, source.offset, length, source.displayPath, fix);
+    }
+    if (source.ownsMemfd && fs.fstatSync(source.fd!).size < mapped) {
+      // Never shrink it: a worker may map the tail through a descriptor.
+      fs.ftruncateSync(source.fd!, mapped);
+    }
+    this.#call('mremap', () => native.remap(this.#handle, mapped), (code) => {
+      if (code === 'EFAULT') return 'Parts of the mapping differ (protect() or lock() on part of it): make them alike first';
+      if (code === 'EINVAL') return 'The file or device does not let this mapping change size';
+      return undefined;
+    });
+    this.#length = length;
+    this.#attach();
+    return this.#buffer ?? null;
+  }
+
+  /**
+   * A plain-data description of this mapping that `map.fromDescriptor()`
+   * maps again: in a worker thread (postMessage), or in another process
+   * (JSON) that can open the same path. Shared mappings of a file or of
+   * shared anonymous memory then share pages with this one. Throws
+   * ERR_KMMAP_NOT_SHAREABLE for private anonymous memory, or when the file
+   * can no longer be found (renamed, deleted and its fd closed).
+   */
+  descriptor(): MappingDescriptor {
+    this.#live('descriptor');
+    const source = this.#source;
+    if (source.identity === undefined) {
+      throw codedError('ERR_KMMAP_NOT_SHAREABLE',
+        'Private anonymous memory belongs to this mapping alone: use map.anonymous(length, { shared: true }) for memory another thread can map');
+    }
+    const settings = this.#settings;
+    return {
+      kind: DESCRIPTOR_KIND,
+      path: this.#reopenablePath(source, source.identity),
+      offset: source.offset.toString(),
+      length: this.#length,
+      access: this.#access,
+      dev: source.identity.dev.toString(),
+      ino: source.identity.ino.toString(),
+      populate: settings.populate,
+      locked: settings.locked,
+      noreserve: settings.noreserve,
+      hugetlb: settings.hugePageSize === 0 ? false : settings.hugePageSize,
+      sync: settings.sync,
+      allowBeyondEnd: settings.allowBeyondEnd,
+    };
+  }
+
+  /**
+   * Unmaps. Every view of the memory (buffer, view()s, slices, typed arrays
+   * over them) is detached first, so it reads as empty rather than touching
+   * unmapped memory. A shared anonymous mapping's memfd is closed. Calling
+   * it again does nothing.
+   */
+  close(): void {
+    if (this.#closed) return;
+    native.unmap(this.#handle);
+    this.#closed = true;
+  }
+
+  /** close(), for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }
+
+  get #granule(): number {
+    return this.#settings.hugePageSize || PAGE_SIZE;
+  }
+
+  #live(method: string): void {
+    if (this.#closed) {
+      throw codedError('ERR_KMMAP_CLOSED', `Cannot call ${method}() on a closed mapping: map the file again`);
+    }
+  }
+
+  /** The range, checked against the mapping, widened to whole `granule`s, relative to the base. */
+  #pages(range: Range | undefined, granule: number): { offset: number; length: number } {
+    let offset = 0;
+    let length = this.#length;
+    if (range !== undefined) {
+      validateOptionsObject('range', range);
+      if (range.offset !== undefined) offset = validateInteger('range.offset', range.offset, 0, this.#length - 1);
+      length = range.length === undefined
+        ? this.#length - offset
+        : validateInteger('range.length', range.length, 1, this.#length - offset);
+    }
+    const start = this.#delta + offset;
+    const alignedStart = start - (start % granule);
+    return { offset: alignedStart, length: roundUp(start + length, granule) - alignedStart };
+  }
+
+  #call<T>(syscall: string, fn: () => T, hint?: (code: string) => string | undefined): T {
+    try {
+      return fn();
+    } catch (err) {
+      const source = this.#source;
+      const target = source.displayPath !== undefined ? { path: source.displayPath } : { fd: source.ownsMemfd ? undefined : source.fd };
+      throw withContext(err, target, (code) => hint?.(code) ?? memoryHint(syscall, code, this.#access));
+    }
+  }
+
+  #reopenablePath(source: Source, identity: FileIdentity): string {
+    const matches = (stat: () => fs.BigIntStats) => {
+      try {
+        const s = stat();
+        return s.dev === identity.dev && s.ino === identity.ino;
+      } catch {
+        return false;
+      }
+    };
+    if (!source.ownsMemfd && source.path !== undefined && matches(() => fs.statSync(source.path!, { bigint: true }))) {
+      return source.path;
+    }
+    // /proc/<pid>/fd/<n> opens the fd's file itself, even a memfd or a deleted file.
+    if (source.fd !== undefined && matches(() => fs.fstatSync(source.fd!, { bigint: true }))) {
+      return `/proc/${process.pid}/fd/${source.fd}`;
+    }
+    throw codedError('ERR_KMMAP_NOT_SHAREABLE',
+      `${source.displayPath ?? 'The mapped file'} can no longer be opened by path: it was renamed or deleted, and no open fd of it is known`);
+  }
+}
+
+function validateFlag(name: string, value: unknown): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') throw invalidArgType(name, 'of type boolean', value);
+  return value;
+}
+
+function roundUp(value: number, granule: number): number {
+  return Math.ceil(value / granule) * granule;
+}
+
+function memoryHint(syscall: string, code: string, access: Access): string | undefined {
+  if (syscall === 'mprotect' && code === 'EACCES') {
+    return access === 'r'
+      ? "The file was opened read-only: map it with access 'rw' (or 'copy' for private writes) to make it writable"
+      : 'The file does not allow this protection';
+  }
+  if ((syscall === 'mlock2' || syscall === 'mmap') && (code === 'ENOMEM' || code === 'EAGAIN' || code === 'EPERM')) {
+    return 'Locked memory is limited by RLIMIT_MEMLOCK (ulimit -l): raise it, or run with CAP_IPC_LOCK';
+  }
+  if (syscall === 'msync' && code === 'EBUSY') return 'invalidate cannot apply while pages are locked: unlock() first';
+  if (syscall === 'msync' && code === 'ENOMEM') return 'Part of the range is not mapped';
+  return undefined;
 }
 
 /** Virtual address of the first byte of a buffer, typed array, DataView or ArrayBuffer. */
@@ -100,20 +480,28 @@ function isPathLike(value: unknown): value is PathLike {
   return typeof value === 'string' || Buffer.isBuffer(value) || value instanceof URL;
 }
 
-function mmapHint(code: string, access: Access, isPath: boolean): string | undefined {
+function mmapHint(code: string, settings: MemorySettings & { access: Access; sync?: boolean }, isPath: boolean): string | undefined {
   switch (code) {
     case 'EACCES':
-      return access === 'rw'
+      return settings.access === 'rw'
         ? isPath
-          ? 'The file is not writable: map it with access \'r\''
-          : 'Open the fd read-write (O_RDWR) or map with access \'r\''
+          ? "The file is not writable: map it with access 'r' (or 'copy' for private writes)"
+          : "Open the fd read-write (O_RDWR) or map with access 'r' or 'copy'"
         : 'The file was not opened for reading';
     case 'ENODEV':
       return 'This kind of file cannot be memory-mapped';
+    case 'EOPNOTSUPP':
+      return settings.sync
+        ? 'MAP_SYNC needs a file on a DAX filesystem (persistent memory mounted with -o dax): drop options.sync'
+        : undefined;
     case 'EINVAL':
-      return 'The file or device rejected this length or offset';
+      return settings.hugePageSize !== 0
+        ? 'options.hugetlb needs anonymous memory or a file on hugetlbfs, and a huge page size this machine has'
+        : 'The file or device rejected this length or offset';
     case 'ENOMEM':
-      return 'Not enough address space or memory for this length';
+      return settings.hugePageSize !== 0
+        ? 'No free huge pages of this size: reserve some (/proc/sys/vm/nr_hugepages or the hugepages-*kB directories in /sys/kernel/mm/hugepages) or drop options.hugetlb'
+        : 'Not enough address space or memory for this length';
     case 'EBADF':
       return 'The fd is not open';
     default:
@@ -121,109 +509,174 @@ function mmapHint(code: string, access: Access, isPath: boolean): string | undef
   }
 }
 
+/** Locks a new mapping if asked to; unmaps it again if that fails. */
+function finish(mapping: Mapping, settings: MemorySettings): Mapping {
+  if (settings.locked) {
+    try {
+      mapping.lock();
+    } catch (err) {
+      mapping.close();
+      throw err;
+    }
+  }
+  return mapping;
+}
+
+/** Where the fd's file can be opened again by path, if anywhere (not a memfd or a deleted file). */
+function linkTarget(fd: number): string | undefined {
+  try {
+    const target = fs.readlinkSync(`/proc/self/fd/${fd}`);
+    return target.startsWith('/') && !target.endsWith(' (deleted)') ? target : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+interface FdSource {
+  displayPath: string | undefined;
+  path: string | undefined;
+  /** The caller's fd, kept for descriptor() and resize() (undefined when kmmap opened it). */
+  fd: number | undefined;
+}
+
+function mapFd(fd: number, settings: FileSettings, from: FdSource): Mapping {
+  const facts = fileFacts(fd, from.displayPath);
+  const length = mapLength(facts, settings.offset, settings.length, settings.allowBeyondEnd, from.displayPath);
+  const granule = settings.hugePageSize || PAGE_SIZE;
+  const delta = Number(settings.offset % BigInt(granule));
+  let handle: object;
+  try {
+    handle = native.map(fd, roundUp(delta + length, granule), settings.offset - BigInt(delta),
+      protFor(settings.access), fileMapFlags(settings), -1);
+  } catch (err) {
+    const isPath = from.displayPath !== undefined;
+    throw withContext(err, isPath ? { path: from.displayPath } : { fd }, (code) => mmapHint(code, settings, isPath));
+  }
+  const source: Source = {
+    displayPath: from.displayPath,
+    path: from.path,
+    fd: from.fd,
+    identity: facts.identity,
+    offset: settings.offset,
+    sized: facts.size !== undefined,
+    ownsMemfd: false,
+  };
+  return finish(new Mapping({ handle, delta, length, access: settings.access, source, settings }), settings);
+}
+
+function openFlags(access: Access): string {
+  return access === 'rw' ? 'r+' : 'r';
+}
+
 /**
  * Maps a file, device or /proc entry (by path or open fd) into memory and
  * returns it as a Mapping whose `buffer` is the mapped memory, zero-copy.
- * Mappings are MAP_SHARED: writes reach the file and other mappings of it.
+ * With access 'r' or 'rw' the mapping is shared (MAP_SHARED): writes reach
+ * the file and other mappings of it; 'copy' is private copy-on-write.
  * Several mappings of one open fd are independent views of the same memory.
  *
  * @example
  * using m = map('/proc/lkmc_mmap', { length: PAGE_SIZE, access: 'rw' });
  * m.buffer.toString('latin1', 0, 4); // 'asdf'
  */
-export function map(pathOrFd: PathLike | number, options: MapOptions = {}): Mapping {
+function mapFile(pathOrFd: PathLike | number, options: MapOptions = {}): Mapping {
   if (!isPathLike(pathOrFd) && typeof pathOrFd !== 'number') {
     throw invalidArgType('pathOrFd', 'a path (string, Buffer or URL) or a file descriptor (number)', pathOrFd);
   }
-  if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'of type object', options);
-
-  const access = options.access ?? 'r';
-  if (access !== 'r' && access !== 'rw') throw invalidArgValue('options.access', access, "must be one of: 'r', 'rw'");
-  const offset = validateUint64('options.offset', options.offset ?? 0);
-  if (offset % BigInt(PAGE_SIZE) !== 0n) {
-    throw invalidArgValue('options.offset', options.offset, `must be a multiple of the page size (${PAGE_SIZE})`);
+  const settings = fileSettings(options);
+  if (typeof pathOrFd === 'number') {
+    const fd = validateFd('pathOrFd', pathOrFd);
+    return mapFd(fd, settings, { displayPath: undefined, path: linkTarget(fd), fd });
   }
-  if (options.length !== undefined) validateInteger('options.length', options.length, 1, bufferConstants.MAX_LENGTH);
-  if (options.allowBeyondEnd !== undefined && typeof options.allowBeyondEnd !== 'boolean') {
-    throw invalidArgType('options.allowBeyondEnd', 'of type boolean', options.allowBeyondEnd);
-  }
-
-  const isPath = typeof pathOrFd !== 'number';
-  const fd = isPath ? fs.openSync(pathOrFd, access === 'rw' ? 'r+' : 'r') : validateFd('pathOrFd', pathOrFd);
-  const path = isPath ? (pathOrFd instanceof URL ? fileURLToPath(pathOrFd) : pathOrFd.toString()) : undefined;
+  const displayPath = pathOrFd instanceof URL ? fileURLToPath(pathOrFd) : pathOrFd.toString();
+  const fd = fs.openSync(pathOrFd, openFlags(settings.access));
   try {
-    const length = mapLength(fs.fstatSync(fd), fd, offset, options, path);
-    const prot = access === 'rw' ? PROT_READ | PROT_WRITE : PROT_READ;
-    let arrayBuffer: ArrayBuffer;
-    try {
-      arrayBuffer = native.map(fd, length, offset, prot, MAP_SHARED);
-    } catch (err) {
-      throw withContext(err, isPath ? { path } : { fd }, (code) => mmapHint(code, access, isPath));
-    }
-    return new Mapping(arrayBuffer, access);
-  } finally {
     // The mapping holds its own reference to the file.
-    if (isPath) fs.closeSync(fd);
+    return mapFd(fd, settings, { displayPath, path: nodePath.resolve(displayPath), fd: undefined });
+  } finally {
+    fs.closeSync(fd);
   }
 }
 
 /**
- * Filesystems whose files' sizes say nothing about what can be mapped: their
- * drivers decide (/proc/lkmc_mmap is a "regular file" of size 0).
+ * Maps `length` bytes of zeroed anonymous memory. Shared (the default), it
+ * lives in a memfd the mapping owns: `mapping.memfd` can be given to a child
+ * process (spawn's `stdio`) to map with map(fd), and `descriptor()` lets a
+ * worker map the same pages. Private (`shared: false`) memory is this
+ * mapping's alone.
  */
-const PSEUDO_FILESYSTEMS = new Set([
-  0x9fa0, // proc
-  0x62656572, // sysfs
-  0x64626720, // debugfs
-  0x74726163, // tracefs
-  0x73636673, // securityfs
-  0x62656570, // configfs
-]);
-
-function onPseudoFilesystem(fd: number): boolean {
+function mapAnonymous(length: number, options: AnonymousOptions = {}): Mapping {
+  const settings = anonymousSettings(length, options);
+  const granule = settings.hugePageSize || PAGE_SIZE;
+  const mapped = roundUp(settings.length, granule);
+  let memfd = -1;
+  if (settings.shared) {
+    try {
+      memfd = native.memfdCreate('kmmap-anonymous', memfdFlags(settings));
+    } catch (err) {
+      throw withContext(err, {}, (code) => (code === 'EINVAL' && settings.hugePageSize !== 0
+        ? 'This machine has no huge pages of this size' : undefined));
+    }
+  }
+  let handle: object;
+  let identity: FileIdentity | undefined;
   try {
-    return PSEUDO_FILESYSTEMS.has(Number(fs.statfsSync(`/proc/self/fd/${fd}`).type));
-  } catch {
-    return false; // no /proc: then this fd cannot be on it either
+    if (memfd >= 0) {
+      fs.ftruncateSync(memfd, mapped);
+      identity = identityOf(fs.fstatSync(memfd, { bigint: true }));
+    }
+    handle = native.map(memfd, mapped, 0n, protFor(settings.access), anonymousMapFlags(settings), memfd);
+  } catch (err) {
+    if (memfd >= 0) fs.closeSync(memfd);
+    throw withContext(err, {}, (code) => mmapHint(code, settings, false));
+  }
+  const source: Source = {
+    displayPath: undefined,
+    path: undefined,
+    fd: memfd >= 0 ? memfd : undefined,
+    identity,
+    offset: 0n,
+    sized: false,
+    ownsMemfd: memfd >= 0,
+  };
+  const all: Settings = { ...settings, sync: false, allowBeyondEnd: false };
+  return finish(new Mapping({ handle, delta: 0, length: settings.length, access: settings.access, source, settings: all }), settings);
+}
+
+/**
+ * Maps what `mapping.descriptor()` described: the same file region with the
+ * same options, e.g. in a worker thread. Throws ERR_KMMAP_DESCRIPTOR_STALE
+ * if the path now leads to another file than the one described.
+ */
+function mapDescriptor(descriptor: MappingDescriptor): Mapping {
+  const d = validateDescriptor(descriptor);
+  const fd = fs.openSync(d.path, openFlags(d.access));
+  try {
+    const stat = fs.fstatSync(fd, { bigint: true });
+    if (stat.dev.toString() !== d.dev || stat.ino.toString() !== d.ino) {
+      throw codedError('ERR_KMMAP_DESCRIPTOR_STALE',
+        `${d.path} is no longer the file that was mapped (its device and inode changed): describe the mapping again`);
+    }
+    const settings = fileSettings({
+      offset: BigInt(d.offset),
+      length: d.length,
+      access: d.access,
+      populate: d.populate,
+      locked: d.locked,
+      noreserve: d.noreserve,
+      hugetlb: d.hugetlb === false ? false : d.hugetlb,
+      sync: d.sync,
+      allowBeyondEnd: d.allowBeyondEnd,
+    });
+    // The path may be /proc/<pid>/fd/<n>: keep it, it stays valid as long as the original.
+    return mapFd(fd, settings, { displayPath: d.path, path: d.path, fd: undefined });
+  } finally {
+    fs.closeSync(fd);
   }
 }
 
-/** The length to map, checked against what `stat` knows about the file. */
-function mapLength(stat: fs.Stats, fd: number, offset: bigint, options: MapOptions, path: string | undefined): number {
-  if (stat.isDirectory()) {
-    throw systemError('EISDIR', 21, 'mmap', 'illegal operation on a directory', path, 'Map a file or device, not a directory');
-  }
-  const lengthRequired = () =>
-    codedError('ERR_KMMAP_LENGTH_REQUIRED',
-      `${path ?? 'This fd'} is a device or a kernel file whose size stat cannot tell: pass options.length (e.g. PAGE_SIZE)`);
-  if (!stat.isFile()) {
-    if (options.length === undefined) throw lengthRequired();
-    return options.length;
-  }
-
-  // statfs (several microseconds, a third of a small map()) is asked only
-  // when the answer matters: without a length, or for a range past the end.
-  const size = BigInt(stat.size);
-  if (options.length === undefined) {
-    if (onPseudoFilesystem(fd)) throw lengthRequired();
-    if (offset >= size) {
-      throw outOfRange('options.offset', `below the file size (${size}) when options.length is omitted`, offset);
-    }
-    const rest = size - offset;
-    if (rest > BigInt(bufferConstants.MAX_LENGTH)) {
-      throw codedError('ERR_KMMAP_LENGTH_REQUIRED',
-        `The file is larger than a Buffer can be (${bufferConstants.MAX_LENGTH} bytes): pass options.length`);
-    }
-    return Number(rest);
-  }
-  // A page entirely past the end of a regular file raises SIGBUS when
-  // touched. On a pseudo filesystem the size means nothing: the driver decides.
-  const lastPageStart = offset + BigInt(options.length - 1) - ((offset + BigInt(options.length - 1)) % BigInt(PAGE_SIZE));
-  if (lastPageStart >= size && !options.allowBeyondEnd && !onPseudoFilesystem(fd)) {
-    throw codedError('ERR_KMMAP_BEYOND_END',
-      `Mapping ${options.length} bytes at offset ${offset} reaches past the end of ${path ?? 'the file'} ` +
-      `(${size} bytes), and touching those pages would raise SIGBUS: grow the file first ` +
-      '(fs.ftruncateSync), map less, or pass allowBeyondEnd: true');
-  }
-  return options.length;
-}
+/** map(pathOrFd, options?), with map.anonymous(length, options?) and map.fromDescriptor(descriptor). */
+export const map: typeof mapFile & {
+  anonymous: typeof mapAnonymous;
+  fromDescriptor: typeof mapDescriptor;
+} = Object.assign(mapFile, { anonymous: mapAnonymous, fromDescriptor: mapDescriptor });

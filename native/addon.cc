@@ -6,6 +6,7 @@ namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   kmmap::InitMapping(env, exports);
+  kmmap::InitMemory(env, exports);
   kmmap::InitPagemap(env, exports);
   kmmap::InitIoctl(env, exports);
   return exports;

@@ -6,6 +6,7 @@
 namespace kmmap {
 
 void InitMapping(Napi::Env env, Napi::Object exports);
+void InitMemory(Napi::Env env, Napi::Object exports);
 void InitPagemap(Napi::Env env, Napi::Object exports);
 void InitIoctl(Napi::Env env, Napi::Object exports);
 

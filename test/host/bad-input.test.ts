@@ -59,12 +59,18 @@ describe('map() arguments', () => {
     expectError(() => map(file, { offset, length: PAGE_SIZE }), { code: 'ERR_OUT_OF_RANGE' }, /options\.offset/);
   });
 
-  it('rejects an offset that is not page-aligned, naming the page size', () => {
-    expectError(() => map(file, { offset: 100, length: 10 }), { code: 'ERR_INVALID_ARG_VALUE' }, new RegExp(`${PAGE_SIZE}`));
+  it('rejects huge page sizes that are not powers of two, and flags that are not booleans', () => {
+    expectError(() => map(file, { hugetlb: '3MB' }), { code: 'ERR_INVALID_ARG_VALUE' }, /power of two/);
+    expectError(() => map(file, { hugetlb: '2 MB' as never }), { code: 'ERR_INVALID_ARG_VALUE' }, /'2MB'/);
+    expectError(() => map(file, { hugetlb: {} as never }), { code: 'ERR_INVALID_ARG_TYPE' }, /options\.hugetlb/);
+    for (const name of ['populate', 'locked', 'noreserve', 'sync', 'allowBeyondEnd']) {
+      expectError(() => map(file, { [name]: 1 }), { code: 'ERR_INVALID_ARG_TYPE' }, new RegExp(`options\\.${name}`));
+    }
+    expectError(() => map(file, { access: 'copy', sync: true }), { code: 'ERR_INVALID_ARG_VALUE' }, /options\.sync/);
   });
 
   it('rejects an unknown access mode', () => {
-    expectError(() => map(file, { access: 'w' as never }), { code: 'ERR_INVALID_ARG_VALUE' }, /'r', 'rw'/);
+    expectError(() => map(file, { access: 'w' as never }), { code: 'ERR_INVALID_ARG_VALUE' }, /'r', 'rw', 'copy'/);
   });
 
   it('rejects options that are not an object', () => {

@@ -1,0 +1,251 @@
+// The options of map() and map.anonymous(): their types, their checks, and
+// the mmap(2) prot/flags they become. Nothing here touches a file.
+import * as fs from 'node:fs';
+import { constants as bufferConstants } from 'node:buffer';
+import { invalidArgType, invalidArgValue } from './errors';
+import { validateInteger, validateUint64 } from './validate';
+
+/**
+ * How a mapping may be used:
+ * - `'r'`: read-only;
+ * - `'rw'`: read-write, shared: writes reach the file or device and every
+ *   other shared mapping of it (`MAP_SHARED`);
+ * - `'copy'`: read-write, private copy-on-write: writes stay in this mapping
+ *   and never reach the file (`MAP_PRIVATE`).
+ */
+export type Access = 'r' | 'rw' | 'copy';
+
+/** A huge page size: `'2MB'`, `'1GB'`, `'64KB'`, or a number of bytes (a power of two). */
+export type HugePageSize = `${number}${'KB' | 'MB' | 'GB'}` | number;
+
+/** Options that change how the memory is mapped, for files and anonymous memory alike. */
+export interface MemoryOptions {
+  /** Fault every page in now (`MAP_POPULATE`) rather than on first touch. Default false. */
+  populate?: boolean;
+  /**
+   * Lock the pages in RAM (`mlock2` right after mapping, so a failure such
+   * as `RLIMIT_MEMLOCK` is reported rather than ignored as `MAP_LOCKED` would).
+   * Default false.
+   */
+  locked?: boolean;
+  /** Reserve no swap space for the mapping (`MAP_NORESERVE`). Default false. */
+  noreserve?: boolean;
+  /**
+   * Back the mapping with huge pages (`MAP_HUGETLB`): `true` for the
+   * system's default size, or a size (`'2MB'`, `'1GB'`, bytes) for
+   * `MAP_HUGE_2MB` and the like. The kernel answers ENOMEM when no huge
+   * pages are reserved (`/proc/sys/vm/nr_hugepages`) and EINVAL for a file
+   * that is not on hugetlbfs. Lengths and offsets round to the huge page size.
+   */
+  hugetlb?: boolean | HugePageSize;
+}
+
+/** Options of map(). */
+export interface MapOptions extends MemoryOptions {
+  /**
+   * Bytes to map, from 1 to Number.MAX_SAFE_INTEGER. Defaults to the rest of
+   * a regular file or block device after `offset`; required for character
+   * devices and /proc files, whose size `stat` cannot tell. A mapping longer
+   * than `buffer.constants.MAX_LENGTH` is read through `mapping.view()`.
+   */
+  length?: number;
+  /**
+   * Where the mapping starts in the file, in bytes: any value, as a number
+   * or (beyond 2^53) a bigint. Default 0. kmmap maps from the page below and
+   * the buffer starts at this very byte.
+   */
+  offset?: number | bigint;
+  /** Default `'r'`. With a path, the file is opened to match (read-only for `'r'` and `'copy'`). */
+  access?: Access;
+  /**
+   * Allow a mapping of a regular file or block device to reach past its
+   * end. Touching a page wholly past the end raises SIGBUS, which kills the
+   * process; kmmap refuses such a mapping unless this is true.
+   */
+  allowBeyondEnd?: boolean;
+  /**
+   * Synchronous page faults for persistent memory (`MAP_SYNC` with
+   * `MAP_SHARED_VALIDATE`): the file must be on a DAX filesystem, otherwise
+   * mmap fails with EOPNOTSUPP. Needs access `'rw'` or `'r'`, not `'copy'`.
+   */
+  sync?: boolean;
+}
+
+/** Options of map.anonymous(). */
+export interface AnonymousOptions extends MemoryOptions {
+  /** Default `'rw'`. */
+  access?: 'r' | 'rw';
+  /**
+   * Default true: the memory lives in a memfd that the mapping owns
+   * (`mapping.fd`), so workers (through `descriptor()`) and child processes
+   * (through the fd) can map the same pages. false: private memory
+   * (`MAP_PRIVATE | MAP_ANONYMOUS`), this thread's process only.
+   */
+  shared?: boolean;
+}
+
+export const PROT_NONE = 0x0;
+export const PROT_READ = 0x1;
+export const PROT_WRITE = 0x2;
+const MAP_SHARED = 0x01;
+const MAP_PRIVATE = 0x02;
+const MAP_SHARED_VALIDATE = 0x03;
+const MAP_ANONYMOUS = 0x20;
+const MAP_NORESERVE = 0x4000;
+const MAP_POPULATE = 0x8000;
+const MAP_HUGETLB = 0x40000;
+const MAP_SYNC = 0x80000;
+// The log2 of a huge page size goes in bits 26-31 of mmap's flags and of
+// memfd_create's (MAP_HUGE_SHIFT, MFD_HUGE_SHIFT).
+const HUGE_SHIFT = 26;
+const MFD_CLOEXEC = 0x1;
+const MFD_HUGETLB = 0x4;
+
+/** The checked options and what they become, for the addon and for descriptor(). */
+export interface MemorySettings {
+  populate: boolean;
+  locked: boolean;
+  noreserve: boolean;
+  /** The huge page size in bytes, or 0 for normal pages. */
+  hugePageSize: number;
+  /** True when `hugetlb` named a size (`MAP_HUGE_*`), false for the default size. */
+  hugePageSizeExplicit: boolean;
+}
+
+export interface FileSettings extends MemorySettings {
+  access: Access;
+  offset: bigint;
+  length: number | undefined;
+  allowBeyondEnd: boolean;
+  sync: boolean;
+}
+
+function validateBoolean(name: string, value: unknown): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') throw invalidArgType(name, 'of type boolean', value);
+  return value;
+}
+
+export function validateOptionsObject(name: string, value: unknown): void {
+  if (typeof value !== 'object' || value === null) throw invalidArgType(name, 'of type object', value);
+}
+
+const UNIT: Record<string, number> = { KB: 1 << 10, MB: 1 << 20, GB: 1 << 30 };
+
+let defaultHugePageSize: number | undefined;
+/** The kernel's default huge page size (Hugepagesize in /proc/meminfo). */
+function systemHugePageSize(): number {
+  if (defaultHugePageSize === undefined) {
+    const line = /^Hugepagesize:\s+(\d+) kB$/m.exec(fs.readFileSync('/proc/meminfo', 'latin1'));
+    // A kernel without hugetlbfs has no such line: mmap will say so (EINVAL).
+    defaultHugePageSize = line ? Number(line[1]) * 1024 : 2 << 20;
+  }
+  return defaultHugePageSize;
+}
+
+function parseHugetlb(value: unknown): { size: number; explicit: boolean } {
+  if (value === undefined || value === false) return { size: 0, explicit: false };
+  if (value === true) return { size: systemHugePageSize(), explicit: false };
+  let size: number;
+  if (typeof value === 'number') {
+    size = value;
+  } else if (typeof value === 'string') {
+    const match = /^(\d+)(KB|MB|GB)$/i.exec(value);
+    if (!match) throw invalidArgValue('options.hugetlb', value, "must be true, a size such as '2MB' or '1GB', or a number of bytes");
+    size = Number(match[1]) * UNIT[match[2]!.toUpperCase()]!;
+  } else {
+    throw invalidArgType('options.hugetlb', 'a boolean, a string such as \'2MB\', or a number', value);
+  }
+  if (!Number.isSafeInteger(size) || size < 1 || !Number.isInteger(Math.log2(size))) {
+    throw invalidArgValue('options.hugetlb', value, 'must be a power of two number of bytes');
+  }
+  return { size, explicit: true };
+}
+
+export function memorySettings(options: MemoryOptions): MemorySettings {
+  const huge = parseHugetlb(options.hugetlb);
+  return {
+    populate: validateBoolean('options.populate', options.populate),
+    locked: validateBoolean('options.locked', options.locked),
+    noreserve: validateBoolean('options.noreserve', options.noreserve),
+    hugePageSize: huge.size,
+    hugePageSizeExplicit: huge.explicit,
+  };
+}
+
+export function fileSettings(options: MapOptions): FileSettings {
+  validateOptionsObject('options', options);
+  const access = options.access ?? 'r';
+  if (access !== 'r' && access !== 'rw' && access !== 'copy') {
+    throw invalidArgValue('options.access', access, "must be one of: 'r', 'rw', 'copy'");
+  }
+  const offset = validateUint64('options.offset', options.offset ?? 0);
+  const length = options.length === undefined
+    ? undefined
+    : validateInteger('options.length', options.length, 1, Number.MAX_SAFE_INTEGER);
+  const sync = validateBoolean('options.sync', options.sync);
+  if (sync && access === 'copy') {
+    throw invalidArgValue('options.sync', true, "needs a shared mapping: access 'r' or 'rw', not 'copy'");
+  }
+  return {
+    ...memorySettings(options),
+    access,
+    offset,
+    length,
+    allowBeyondEnd: validateBoolean('options.allowBeyondEnd', options.allowBeyondEnd),
+    sync,
+  };
+}
+
+export function anonymousSettings(length: unknown, options: AnonymousOptions): MemorySettings & { access: 'r' | 'rw'; shared: boolean; length: number } {
+  validateOptionsObject('options', options);
+  const access = options.access ?? 'rw';
+  if (access !== 'r' && access !== 'rw') throw invalidArgValue('options.access', access, "must be one of: 'r', 'rw'");
+  return {
+    ...memorySettings(options),
+    access,
+    shared: options.shared === undefined ? true : validateBoolean('options.shared', options.shared),
+    length: validateInteger('length', length, 1, Number.MAX_SAFE_INTEGER),
+  };
+}
+
+export function protFor(access: Access | 'none'): number {
+  switch (access) {
+    case 'none': return PROT_NONE;
+    case 'r': return PROT_READ;
+    default: return PROT_READ | PROT_WRITE;
+  }
+}
+
+function hugeFlags(settings: MemorySettings): number {
+  if (settings.hugePageSize === 0) return 0;
+  return MAP_HUGETLB | (settings.hugePageSizeExplicit ? Math.log2(settings.hugePageSize) << HUGE_SHIFT : 0);
+}
+
+function memoryFlags(settings: MemorySettings): number {
+  return (settings.populate ? MAP_POPULATE : 0) | (settings.noreserve ? MAP_NORESERVE : 0);
+}
+
+/** mmap flags for a file mapping. */
+export function fileMapFlags(settings: FileSettings): number {
+  const sharing = settings.access === 'copy' ? MAP_PRIVATE : settings.sync ? MAP_SHARED_VALIDATE | MAP_SYNC : MAP_SHARED;
+  return sharing | memoryFlags(settings) | hugeFlags(settings);
+}
+
+/** mmap flags for anonymous memory; a shared one is a memfd mapped MAP_SHARED. */
+export function anonymousMapFlags(settings: MemorySettings & { shared: boolean }): number {
+  if (settings.shared) return MAP_SHARED | memoryFlags(settings);
+  return MAP_PRIVATE | MAP_ANONYMOUS | memoryFlags(settings) | hugeFlags(settings);
+}
+
+/** memfd_create flags for shared anonymous memory (huge pages go on the memfd, not on mmap). */
+export function memfdFlags(settings: MemorySettings): number {
+  if (settings.hugePageSize === 0) return MFD_CLOEXEC;
+  return MFD_CLOEXEC | MFD_HUGETLB | (settings.hugePageSizeExplicit ? Math.log2(settings.hugePageSize) << HUGE_SHIFT : 0);
+}
+
+/** Whether `length` fits in one Buffer. */
+export function fitsInBuffer(length: number): boolean {
+  return length <= bufferConstants.MAX_LENGTH;
+}
+
