@@ -66,7 +66,7 @@ export interface MapOptions extends MemoryOptions {
   /**
    * Synchronous page faults for persistent memory (`MAP_SYNC` with
    * `MAP_SHARED_VALIDATE`): the file must be on a DAX filesystem, otherwise
-   * mmap fails with EOPNOTSUPP. Needs access `'rw'` or `'r'`, not `'copy'`.
+   * mmap fails with EOPNOTSUPP (code 'ENOTSUP', as Node names it). Needs access `'rw'` or `'r'`, not `'copy'`.
    */
   sync?: boolean;
 }

@@ -490,9 +490,9 @@ function mmapHint(code: string, settings: MemorySettings & { access: Access; syn
         : 'The file was not opened for reading';
     case 'ENODEV':
       return 'This kind of file cannot be memory-mapped';
-    case 'EOPNOTSUPP':
+    case 'ENOTSUP': // EOPNOTSUPP: the same number on Linux, named as Node names it
       return settings.sync
-        ? 'MAP_SYNC needs a file on a DAX filesystem (persistent memory mounted with -o dax): drop options.sync'
+        ? 'MAP_SYNC (options.sync) needs a file on a DAX filesystem (persistent memory mounted with -o dax): drop options.sync'
         : undefined;
     case 'EINVAL':
       return settings.hugePageSize !== 0
