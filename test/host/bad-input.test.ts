@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ioctl, lkmcPhysicalAddress, map, PAGE_SIZE, pagemap } from '../../dist/index.js';
-import { expectError, tempDir } from '../helpers';
+import { expectError, runNode, tempDir } from '../helpers';
 
 let tmp: ReturnType<typeof tempDir>;
 let file: string;
@@ -129,6 +129,19 @@ describe('map() system errors look like fs errors', () => {
     using m = map(path.join(tmp.dir, 'short'), { length: PAGE_SIZE });
     expect(m.buffer.toString('latin1', 0, 3)).toBe('abc');
     expect(m.buffer[PAGE_SIZE - 1]).toBe(0);
+  });
+
+  it('a file truncated after mapping still raises SIGBUS when touched: the residual risk the README documents', () => {
+    const result = runNode(`
+      const fs = require('fs');
+      const { map } = require('./dist');
+      const file = ${JSON.stringify(path.join(tmp.dir, 'truncated'))};
+      fs.writeFileSync(file, Buffer.alloc(2 * ${PAGE_SIZE}));
+      const m = map(file);
+      fs.truncateSync(file, 0);
+      m.buffer[${PAGE_SIZE}];
+    `);
+    expect(result.signal).toBe('SIGBUS');
   });
 
   it('past the end, when explicitly allowed, maps', () => {

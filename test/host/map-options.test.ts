@@ -208,7 +208,7 @@ describe('map.anonymous()', () => {
       m.buffer.write('child wrote this!');
     `], { cwd: path.resolve(__dirname, '../..'), stdio: ['ignore', 'pipe', 'inherit', m.memfd!] });
     let out = '';
-    child.stdout.on('data', (chunk: Buffer) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
       out += chunk.toString('latin1');
     });
     const status = await new Promise((resolve) => child.on('exit', resolve));
