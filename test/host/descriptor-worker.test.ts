@@ -98,6 +98,23 @@ describe('in a worker thread', () => {
     expect(m.buffer.toString('latin1', 0, 7)).toBe('private');
     expect(fs.readFileSync(file).toString('latin1', 0, 7)).toBe('fffffff');
   });
+  it('postMessage copies a mapped buffer, even in the transfer list, so no thread is left over unmapped memory', async () => {
+    using m = map.anonymous(PAGE_SIZE);
+    m.buffer.write('original');
+    const worker = new Worker(`
+      const { parentPort } = require('node:worker_threads');
+      parentPort.once('message', (memory) => {
+        new Uint8Array(memory).set(Buffer.from('CHANGED!'));
+        parentPort.postMessage(Buffer.from(memory).toString('latin1', 0, 8));
+      });
+    `, { eval: true });
+    const reply = new Promise((resolve) => worker.once('message', resolve));
+    worker.postMessage(m.buffer.buffer, [m.buffer.buffer]);
+    expect(await reply).toBe('CHANGED!');
+    await worker.terminate();
+    expect(m.buffer.length).toBe(PAGE_SIZE);
+    expect(m.buffer.toString('latin1', 0, 8)).toBe('original');
+  });
 });
 
 describe('the descriptor itself', () => {

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { map, PAGE_SIZE } from '../../dist/index.js';
-import { expectError, tempDir } from '../helpers';
+import { expectError, REPO, tempDir } from '../helpers';
 import { smapsAt } from '../smaps';
 
 let tmp: ReturnType<typeof tempDir>;
@@ -206,7 +206,7 @@ describe('map.anonymous()', () => {
       const m = map(3, { length: ${PAGE_SIZE}, access: 'rw' });
       process.stdout.write(m.buffer.toString('latin1', 0, 17));
       m.buffer.write('child wrote this!');
-    `], { cwd: path.resolve(__dirname, '../..'), stdio: ['ignore', 'pipe', 'inherit', m.memfd!] });
+    `], { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit', m.memfd!] });
     let out = '';
     child.stdout!.on('data', (chunk: Buffer) => {
       out += chunk.toString('latin1');
