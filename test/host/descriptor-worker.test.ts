@@ -109,7 +109,8 @@ describe('in a worker thread', () => {
       });
     `, { eval: true });
     const reply = new Promise((resolve) => worker.once('message', resolve));
-    worker.postMessage(m.buffer.buffer, [m.buffer.buffer]);
+    const memory = m.buffer.buffer as ArrayBuffer;
+    worker.postMessage(memory, [memory]);
     expect(await reply).toBe('CHANGED!');
     await worker.terminate();
     expect(m.buffer.length).toBe(PAGE_SIZE);
