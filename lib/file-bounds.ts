@@ -51,6 +51,16 @@ function blockDeviceSize(fd: number): bigint {
   return out[0]!;
 }
 
+function blockDeviceSizeOf(path: string | undefined, fd: number | undefined): bigint | undefined {
+  if (fd !== undefined) return blockDeviceSize(fd);
+  const opened = fs.openSync(path!, 'r');
+  try {
+    return blockDeviceSize(opened);
+  } finally {
+    fs.closeSync(opened);
+  }
+}
+
 export function identityOf(stat: fs.BigIntStats): FileIdentity {
   return { dev: stat.dev, ino: stat.ino };
 }
@@ -81,7 +91,7 @@ export function currentSize(identity: FileIdentity, path: string | undefined, fd
       continue; // gone or closed: try the other way
     }
     if (stat && stat.dev === identity.dev && stat.ino === identity.ino) {
-      return stat.isBlockDevice() && fd !== undefined ? blockDeviceSize(fd) : stat.size;
+      return stat.isBlockDevice() ? blockDeviceSizeOf(path, fd) : stat.size;
     }
   }
   return undefined;

@@ -1,11 +1,12 @@
 // Every map() and map.anonymous() option does what the README says, as the
 // kernel reports it (smaps, mincore), on files, memfd, /dev/zero and
 // anonymous memory; and options that cannot apply give the kernel's errno.
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { map, PAGE_SIZE } from '../../dist/index.js';
-import { expectError, REPO, tempDir } from '../helpers';
+import { expectError, isRoot, REPO, tempDir } from '../helpers';
 import { smapsAt } from '../smaps';
 
 let tmp: ReturnType<typeof tempDir>;
@@ -244,5 +245,31 @@ describe('memfd and /dev/shm files mapped by fd and by path', () => {
     using b = map('/dev/zero', { length: PAGE_SIZE, access: 'rw' });
     a.buffer.write('only a');
     expect(b.buffer[0]).toBe(0);
+  });
+});
+
+describe('block devices', () => {
+  // A loop device over a file: a real block device whose stat size is 0.
+  it('are sized by BLKGETSIZE64: the default length is the device, and past its end is refused', () => {
+    if (!isRoot) {
+      // Only root can attach a loop device; say so rather than pass silently.
+      expect(() => execFileSync('losetup', ['--find'], { stdio: 'pipe' })).toThrow();
+      return;
+    }
+    const backing = fileOf(Buffer.alloc(4 * PAGE_SIZE, 'b'), 'loop-backing');
+    const device = execFileSync('losetup', ['--find', '--show', backing], { encoding: 'utf8' }).trim();
+    try {
+      expect(fs.statSync(device).isBlockDevice()).toBe(true);
+      expect(fs.statSync(device).size).toBe(0);
+      using m = map(device);
+      expect(m.length).toBe(4 * PAGE_SIZE);
+      expect(m.buffer.toString('latin1', 0, 3)).toBe('bbb');
+      expectError(() => map(device, { offset: 4 * PAGE_SIZE, length: 1 }), { code: 'ERR_KMMAP_BEYOND_END' }, new RegExp(device));
+      using part = map(device, { length: PAGE_SIZE });
+      expectError(() => part.resize(5 * PAGE_SIZE), { code: 'ERR_KMMAP_BEYOND_END' });
+      part.resize(4 * PAGE_SIZE);
+    } finally {
+      execFileSync('losetup', ['--detach', device]);
+    }
   });
 });
