@@ -34,7 +34,8 @@ export interface MappingDescriptor {
   allowBeyondEnd: boolean;
 }
 
-const DESCRIPTOR_KIND = 'kmmap.mapping/1';
+/** The `kind` of every descriptor this version makes and takes. */
+export const DESCRIPTOR_KIND = 'kmmap.mapping/1';
 
 const DECIMAL = /^(0|[1-9]\d{0,19})$/;
 
@@ -56,5 +57,3 @@ export function validateDescriptor(value: unknown): MappingDescriptor {
   expect('hugetlb', d.hugetlb === false || (Number.isSafeInteger(d.hugetlb) && (d.hugetlb as number) > 0));
   return d as unknown as MappingDescriptor;
 }
-
-export { DESCRIPTOR_KIND };

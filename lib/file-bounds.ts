@@ -61,6 +61,7 @@ function blockDeviceSizeOf(path: string | undefined, fd: number | undefined): bi
   }
 }
 
+/** The identity fields of a stat result. */
 export function identityOf(stat: fs.BigIntStats): FileIdentity {
   return { dev: stat.dev, ino: stat.ino };
 }

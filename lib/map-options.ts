@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import { constants as bufferConstants } from 'node:buffer';
 import { invalidArgType, invalidArgValue } from './errors';
-import { validateInteger, validateUint64 } from './validate';
+import { validateBoolean, validateInteger, validateUint64 } from './validate';
 
 /**
  * How a mapping may be used:
@@ -84,9 +84,9 @@ export interface AnonymousOptions extends MemoryOptions {
   shared?: boolean;
 }
 
-export const PROT_NONE = 0x0;
-export const PROT_READ = 0x1;
-export const PROT_WRITE = 0x2;
+const PROT_NONE = 0x0;
+const PROT_READ = 0x1;
+const PROT_WRITE = 0x2;
 const MAP_SHARED = 0x01;
 const MAP_PRIVATE = 0x02;
 const MAP_SHARED_VALIDATE = 0x03;
@@ -112,6 +112,7 @@ export interface MemorySettings {
   hugePageSizeExplicit: boolean;
 }
 
+/** The checked options of map(). */
 export interface FileSettings extends MemorySettings {
   access: Access;
   offset: bigint;
@@ -120,12 +121,7 @@ export interface FileSettings extends MemorySettings {
   sync: boolean;
 }
 
-function validateBoolean(name: string, value: unknown): boolean {
-  if (value === undefined) return false;
-  if (typeof value !== 'boolean') throw invalidArgType(name, 'of type boolean', value);
-  return value;
-}
-
+/** Throws ERR_INVALID_ARG_TYPE unless `value` is a non-null object. */
 export function validateOptionsObject(name: string, value: unknown): void {
   if (typeof value !== 'object' || value === null) throw invalidArgType(name, 'of type object', value);
 }
@@ -162,6 +158,7 @@ function parseHugetlb(value: unknown): { size: number; explicit: boolean } {
   return { size, explicit: true };
 }
 
+/** Checks the options every kind of mapping takes. */
 export function memorySettings(options: MemoryOptions): MemorySettings {
   const huge = parseHugetlb(options.hugetlb);
   return {
@@ -173,6 +170,7 @@ export function memorySettings(options: MemoryOptions): MemorySettings {
   };
 }
 
+/** Checks map()'s options. */
 export function fileSettings(options: MapOptions): FileSettings {
   validateOptionsObject('options', options);
   const access = options.access ?? 'r';
@@ -197,6 +195,7 @@ export function fileSettings(options: MapOptions): FileSettings {
   };
 }
 
+/** Checks map.anonymous()'s length and options. */
 export function anonymousSettings(length: unknown, options: AnonymousOptions): MemorySettings & { access: 'r' | 'rw'; shared: boolean; length: number } {
   validateOptionsObject('options', options);
   const access = options.access ?? 'rw';
@@ -209,6 +208,7 @@ export function anonymousSettings(length: unknown, options: AnonymousOptions): M
   };
 }
 
+/** mmap/mprotect protection bits for an access or protection name. */
 export function protFor(access: Access | 'none'): number {
   switch (access) {
     case 'none': return PROT_NONE;

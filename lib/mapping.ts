@@ -15,7 +15,7 @@ import {
   fileSettings, fitsInBuffer, type MapOptions, memfdFlags, type MemorySettings, protFor, validateOptionsObject,
 } from './map-options';
 import { PAGE_SIZE } from './page';
-import { validateFd, validateInteger } from './validate';
+import { validateBoolean, validateFd, validateInteger } from './validate';
 
 export { PAGE_SIZE } from './page';
 export type { Access, AnonymousOptions, HugePageSize, MapOptions, MemoryOptions } from './map-options';
@@ -232,8 +232,8 @@ export class Mapping implements Disposable {
     this.#live('sync');
     const pages = this.#pages(range, this.#granule);
     validateOptionsObject('options', options);
-    const async = validateFlag('options.async', options.async);
-    const invalidate = validateFlag('options.invalidate', options.invalidate);
+    const async = validateBoolean('options.async', options.async);
+    const invalidate = validateBoolean('options.invalidate', options.invalidate);
     const flags = (async ? MS_ASYNC : MS_SYNC) | (invalidate ? MS_INVALIDATE : 0);
     this.#call('msync', () => native.msync(this.#handle, pages.offset, pages.length, flags));
   }
@@ -258,7 +258,7 @@ export class Mapping implements Disposable {
   lock(options: LockOptions = {}, range?: Range): void {
     this.#live('lock');
     validateOptionsObject('options', options);
-    const flags = validateFlag('options.onFault', options.onFault) ? MLOCK_ONFAULT : 0;
+    const flags = validateBoolean('options.onFault', options.onFault) ? MLOCK_ONFAULT : 0;
     const pages = this.#pages(range, this.#granule);
     this.#call('mlock2', () => native.mlock(this.#handle, pages.offset, pages.length, flags));
   }
@@ -310,7 +310,7 @@ export class Mapping implements Disposable {
     validateOptionsObject('options', options);
     const allowBeyondEnd = options.allowBeyondEnd === undefined
       ? this.#settings.allowBeyondEnd
-      : validateFlag('options.allowBeyondEnd', options.allowBeyondEnd);
+      : validateBoolean('options.allowBeyondEnd', options.allowBeyondEnd);
     const source = this.#source;
     const mapped = roundUp(this.#delta + length, this.#granule);
     if (source.sized && !allowBeyondEnd && length > this.#length) {
@@ -444,12 +444,6 @@ export class Mapping implements Disposable {
   }
 }
 
-function validateFlag(name: string, value: unknown): boolean {
-  if (value === undefined) return false;
-  if (typeof value !== 'boolean') throw invalidArgType(name, 'of type boolean', value);
-  return value;
-}
-
 function roundUp(value: number, granule: number): number {
   return Math.ceil(value / granule) * granule;
 }
@@ -568,17 +562,7 @@ function openFlags(access: Access): string {
   return access === 'rw' ? 'r+' : 'r';
 }
 
-/**
- * Maps a file, device or /proc entry (by path or open fd) into memory and
- * returns it as a Mapping whose `buffer` is the mapped memory, zero-copy.
- * With access 'r' or 'rw' the mapping is shared (MAP_SHARED): writes reach
- * the file and other mappings of it; 'copy' is private copy-on-write.
- * Several mappings of one open fd are independent views of the same memory.
- *
- * @example
- * using m = map('/proc/lkmc_mmap', { length: PAGE_SIZE, access: 'rw' });
- * m.buffer.toString('latin1', 0, 4); // 'asdf'
- */
+/** map(pathOrFd, options?): see `map`. */
 function mapFile(pathOrFd: PathLike | number, options: MapOptions = {}): Mapping {
   if (!isPathLike(pathOrFd) && typeof pathOrFd !== 'number') {
     throw invalidArgType('pathOrFd', 'a path (string, Buffer or URL) or a file descriptor (number)', pathOrFd);
@@ -675,7 +659,22 @@ function mapDescriptor(descriptor: MappingDescriptor): Mapping {
   }
 }
 
-/** map(pathOrFd, options?), with map.anonymous(length, options?) and map.fromDescriptor(descriptor). */
+/**
+ * Maps a file, device or /proc entry (by path or open fd) into memory and
+ * returns it as a Mapping whose `buffer` is the mapped memory, zero-copy.
+ * With access 'r' or 'rw' the mapping is shared (MAP_SHARED): writes reach
+ * the file and other mappings of it; 'copy' is private copy-on-write.
+ * Several mappings of one open fd are independent views of the same memory.
+ *
+ * - `map.anonymous(length, options?)`: zeroed memory, shared through a memfd
+ *   by default;
+ * - `map.fromDescriptor(descriptor)`: maps again what `mapping.descriptor()`
+ *   described, e.g. in a worker thread.
+ *
+ * @example
+ * using m = map('/proc/lkmc_mmap', { length: PAGE_SIZE, access: 'rw' });
+ * m.buffer.toString('latin1', 0, 4); // 'asdf'
+ */
 export const map: typeof mapFile & {
   anonymous: typeof mapAnonymous;
   fromDescriptor: typeof mapDescriptor;

@@ -25,3 +25,10 @@ export function validateUint64(name: string, value: unknown, max: bigint = (1n <
 export function validateFd(name: string, value: unknown): number {
   return validateInteger(name, value, 0, 0x7fffffff);
 }
+
+/** An optional boolean: undefined reads as false. */
+export function validateBoolean(name: string, value: unknown): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') throw invalidArgType(name, 'of type boolean', value);
+  return value;
+}
