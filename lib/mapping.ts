@@ -484,7 +484,7 @@ function mmapHint(code: string, settings: MemorySettings & { access: Access; syn
         : 'The file was not opened for reading';
     case 'ENODEV':
       return 'This kind of file cannot be memory-mapped';
-    case 'ENOTSUP': // EOPNOTSUPP: the same number on Linux, named as Node names it
+    case 'ENOTSUP': // EOPNOTSUPP: one number on Linux, named as Node names it
       return settings.sync
         ? 'MAP_SYNC (options.sync) needs a file on a DAX filesystem (persistent memory mounted with -o dax): drop options.sync'
         : undefined;

@@ -2,20 +2,13 @@
 
 #include <uv.h>
 
-#include <cerrno>
-#include <string>
-
 namespace kmmap {
 
 Napi::Value ThrowErrno(Napi::Env env, int err, const char* syscall) {
   // libuv's error numbers are negated errno values on Linux; its names and
   // messages are the ones Node's fs errors use.
-  // Linux has one number for EOPNOTSUPP and ENOTSUP; libuv describes it as
-  // a socket error, which misleads for mmap(MAP_SYNC) and the like.
-  const char* description =
-      err == EOPNOTSUPP ? "operation not supported" : uv_strerror(-err);
-  std::string message =
-      std::string(uv_err_name(-err)) + ": " + description + ", " + syscall;
+  std::string message = std::string(uv_err_name(-err)) + ": " +
+                        uv_strerror(-err) + ", " + syscall;
   Napi::Error error = Napi::Error::New(env, message);
   error.Set("errno", Napi::Number::New(env, -err));
   error.Set("code", Napi::String::New(env, uv_err_name(-err)));
