@@ -328,7 +328,10 @@ export class Mapping implements Disposable {
       fs.ftruncateSync(source.fd!, mapped);
     }
     this.#call('mremap', () => native.remap(this.#handle, mapped), (code) => {
-      if (code === 'EFAULT') return 'Parts of the mapping differ (protect() or lock() on part of it): make them alike first';
+      if (code === 'EFAULT') {
+        return 'The driver does not let this mapping grow (VM_DONTEXPAND or VM_PFNMAP), or parts of it differ ' +
+          '(protect() or lock() on part of it: make them alike first)';
+      }
       if (code === 'EINVAL') return 'The file or device does not let this mapping change size';
       return undefined;
     });
