@@ -421,7 +421,7 @@ export class Mapping implements Disposable {
       return fn();
     } catch (err) {
       const source = this.#source;
-      const target = source.displayPath !== undefined ? { path: source.displayPath } : { fd: source.ownsMemfd ? undefined : source.fd };
+      const target = { path: source.displayPath ?? source.path, fd: source.ownsMemfd ? undefined : source.fd };
       throw withContext(err, target, (code) => hint?.(code) ?? memoryHint(syscall, code, this.#access));
     }
   }
@@ -462,6 +462,9 @@ function memoryHint(syscall: string, code: string, access: Access): string | und
   }
   if (syscall === 'msync' && code === 'EBUSY') return 'invalidate cannot apply while pages are locked: unlock() first';
   if (syscall === 'msync' && code === 'ENOMEM') return 'Part of the range is not mapped';
+  if (syscall === 'msync' && code === 'EINVAL') {
+    return 'This device has no fsync: its memory is the device\'s own, with nothing to write back (sync({ async: true }) does not ask for one)';
+  }
   return undefined;
 }
 

@@ -52,7 +52,7 @@ void FinalizeHandle(napi_env, void* data, void*) {
 void FinalizeView(napi_env env, void*, void* hint) {
   auto* view = static_cast<View*>(hint);
   view->mapping->views.erase(view);
-  napi_delete_reference(env, view->ref);
+  if (view->ref != nullptr) napi_delete_reference(env, view->ref);
   Release(view->mapping);
   delete view;
 }
@@ -93,8 +93,15 @@ Napi::Value NewView(Napi::Env env, LiveMapping* mapping, size_t offset,
   }
   // From here the view's finalizer owns `view` and releases its hold.
   mapping->holders++;
+  if (napi_create_reference(env, buffer, 0, &view->ref) != napi_ok) {
+    // unmap() could not find it to detach it: never hand it out.
+    view->ref = nullptr;
+    napi_detach_arraybuffer(env, buffer);
+    if (env.IsExceptionPending()) env.GetAndClearPendingException();
+    return ThrowCoded(env, "ERR_KMMAP_ARRAYBUFFER",
+                      "Could not track a view of the mapping");
+  }
   mapping->views.insert(view);
-  napi_create_reference(env, buffer, 0, &view->ref);
   return Napi::Value(env, buffer);
 }
 
