@@ -144,7 +144,13 @@ export class Mapping implements Disposable {
     this.#access = init.access;
     this.#source = init.source;
     this.#settings = init.settings;
-    this.#attach();
+    try {
+      this.#attach();
+    } catch (err) {
+      // No Mapping to close it: unmap now rather than at garbage collection.
+      native.unmap(this.#handle);
+      throw err;
+    }
   }
 
   #attach(): void {
