@@ -4,8 +4,8 @@
  */
 export { addressOf, ADVICE, map, Mapping, PAGE_SIZE } from './mapping';
 export type {
-  Access, Advice, AnonymousOptions, HugePageSize, LockOptions, MapOptions, MappingDescriptor, MemoryOptions,
-  PathLike, Protection, Range, ResizeOptions, SyncOptions,
+  Access, Advice, AnonymousOptions, HugePageSize, LockOptions, MapOptions, MappingDescriptor,
+  MappingRange, MemoryOptions, PathLike, Protection, ResizeOptions, SyncOptions,
 } from './mapping';
 export * as pagemap from './pagemap';
 export type { PagemapEntry, PagemapOptions } from './pagemap';

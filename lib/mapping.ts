@@ -29,7 +29,7 @@ export type PathLike = string | Buffer | URL;
  * `offset` defaults to 0, `length` to the rest of the mapping. Calls that
  * work on pages apply to every page the range touches.
  */
-export interface Range {
+export interface MappingRange {
   offset?: number;
   length?: number;
 }
@@ -234,7 +234,7 @@ export class Mapping implements Disposable {
    * Writes changes back to the file (`msync`), waiting for the disk unless
    * `async`. Without a range, the whole mapping.
    */
-  sync(range?: Range, options: SyncOptions = {}): void {
+  sync(range?: MappingRange, options: SyncOptions = {}): void {
     this.#live('sync');
     const pages = this.#pages(range, this.#granule);
     validateOptionsObject('options', options);
@@ -250,7 +250,7 @@ export class Mapping implements Disposable {
    * and 'remove' drop what was written, 'free' may. The kernel's EINVAL
    * comes back for advice it lacks or that cannot apply to this mapping.
    */
-  advise(advice: Advice, range?: Range): void {
+  advise(advice: Advice, range?: MappingRange): void {
     this.#live('advise');
     if (typeof advice !== 'string' || !Object.hasOwn(ADVICE, advice)) {
       throw invalidArgValue('advice', advice, `must be one of: ${Object.keys(ADVICE).map((name) => `'${name}'`).join(', ')}`);
@@ -261,7 +261,7 @@ export class Mapping implements Disposable {
   }
 
   /** Locks the pages in RAM (`mlock2`); with `onFault`, each page as it is first touched. */
-  lock(options: LockOptions = {}, range?: Range): void {
+  lock(options: LockOptions = {}, range?: MappingRange): void {
     this.#live('lock');
     validateOptionsObject('options', options);
     const flags = validateBoolean('options.onFault', options.onFault) ? MLOCK_ONFAULT : 0;
@@ -270,7 +270,7 @@ export class Mapping implements Disposable {
   }
 
   /** Unlocks pages locked by lock() or the `locked` option (`munlock`). */
-  unlock(range?: Range): void {
+  unlock(range?: MappingRange): void {
     this.#live('unlock');
     const pages = this.#pages(range, this.#granule);
     this.#call('munlock', () => native.munlock(this.#handle, pages.offset, pages.length));
@@ -283,7 +283,7 @@ export class Mapping implements Disposable {
    * read it, through any view. 'rw' on a shared mapping of a file opened
    * read-only fails with the kernel's EACCES.
    */
-  protect(access: Protection, range?: Range): void {
+  protect(access: Protection, range?: MappingRange): void {
     this.#live('protect');
     if (access !== 'none' && access !== 'r' && access !== 'rw') {
       throw invalidArgValue('access', access, "must be one of: 'none', 'r', 'rw'");
@@ -297,7 +297,7 @@ export class Mapping implements Disposable {
    * per page the range touches, 1 if resident and 0 if not. Element 0 is
    * the page holding the range's first byte.
    */
-  residency(range?: Range): Uint8Array {
+  residency(range?: MappingRange): Uint8Array {
     this.#live('residency');
     const pages = this.#pages(range, PAGE_SIZE);
     return this.#call('mincore', () => native.mincore(this.#handle, pages.offset, pages.length));
@@ -407,7 +407,7 @@ export class Mapping implements Disposable {
   }
 
   /** The range, checked against the mapping, widened to whole `granule`s, relative to the base. */
-  #pages(range: Range | undefined, granule: number): { offset: number; length: number } {
+  #pages(range: MappingRange | undefined, granule: number): { offset: number; length: number } {
     let offset = 0;
     let length = this.#length;
     if (range !== undefined) {
