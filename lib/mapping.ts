@@ -58,7 +58,7 @@ export interface ResizeOptions {
 export type Protection = 'none' | 'r' | 'rw';
 
 /** madvise(2) advice by name (`MADV_*` in lower case); the kernel refuses what it lacks with EINVAL. */
-export const ADVICE = {
+export const ADVICE = Object.freeze({
   normal: 0,
   random: 1,
   sequential: 2,
@@ -81,7 +81,7 @@ export const ADVICE = {
   populate_read: 22,
   populate_write: 23,
   collapse: 25,
-} as const;
+} as const);
 
 /** A name of madvise advice: a key of ADVICE. */
 export type Advice = keyof typeof ADVICE;
