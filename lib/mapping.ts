@@ -8,7 +8,7 @@ import { constants as bufferConstants } from 'node:buffer';
 import { fileURLToPath } from 'node:url';
 import { native } from './binding';
 import { type MappingDescriptor, DESCRIPTOR_KIND, validateDescriptor } from './descriptor';
-import { codedError, invalidArgType, invalidArgValue, outOfRange, withContext } from './errors';
+import { codedError, invalidArgType, invalidArgValue, outOfRange, type SystemError, withContext } from './errors';
 import { checkWithinFile, currentSize, type FileIdentity, fileFacts, identityOf, mapLength } from './file-bounds';
 import {
   type Access, type AnonymousOptions, anonymousMapFlags, anonymousSettings, type FileSettings, fileMapFlags,
@@ -387,7 +387,13 @@ export class Mapping implements Disposable {
    */
   close(): void {
     if (this.#closed) return;
-    native.unmap(this.#handle);
+    try {
+      native.unmap(this.#handle);
+    } catch (err) {
+      // A munmap failure comes after every view was detached: closed all the same.
+      if ((err as SystemError).syscall === 'munmap') this.#closed = true;
+      throw err;
+    }
     this.#closed = true;
   }
 

@@ -32,11 +32,14 @@ namespace {
 // Tells a handle made here from any other External.
 const napi_type_tag kHandleTag = {0x6b6d6d6170686e64ULL, 0x4c6976654d617070ULL};
 
-void UnmapMemory(LiveMapping* mapping) {
-  munmap(mapping->base, mapping->length);
+// Returns munmap's errno, or 0. Either way the mapping counts as gone: its
+// views are detached and nothing may reach the range again.
+int UnmapMemory(LiveMapping* mapping) {
+  int err = munmap(mapping->base, mapping->length) == 0 ? 0 : errno;
   if (mapping->owned_fd >= 0) close(mapping->owned_fd);
   mapping->owned_fd = -1;
   mapping->unmapped = true;
+  return err;
 }
 
 void Release(LiveMapping* mapping) {
@@ -141,7 +144,8 @@ Napi::Value Map(const Napi::CallbackInfo& info) {
     munmap(address, size);
     delete mapping;
     if (env.IsExceptionPending()) env.GetAndClearPendingException();
-    return ThrowCoded(env, "ERR_KMMAP_HANDLE", "Could not make a mapping handle");
+    return ThrowCoded(env, "ERR_KMMAP_HANDLE",
+                      "Could not make a mapping handle");
   }
   return Napi::Value(env, handle);
 }
@@ -149,7 +153,8 @@ Napi::Value Map(const Napi::CallbackInfo& info) {
 // base(handle) -> bigint address of the first mapped (page-aligned) byte.
 Napi::Value Base(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  LiveMapping* mapping = info.Length() == 1 ? LiveMappingOf(env, info[0]) : nullptr;
+  LiveMapping* mapping =
+      info.Length() == 1 ? LiveMappingOf(env, info[0]) : nullptr;
   KMMAP_EXPECT(mapping != nullptr, "base(handle)");
   return Napi::BigInt::New(
       env, static_cast<uint64_t>(reinterpret_cast<uintptr_t>(mapping->base)));
@@ -175,12 +180,14 @@ Napi::Value ViewOf(const Napi::CallbackInfo& info) {
 // unmap(handle) -> true if it unmapped, false if it was already closed.
 Napi::Value Unmap(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  LiveMapping* mapping = info.Length() == 1 ? LiveMappingOf(env, info[0]) : nullptr;
+  LiveMapping* mapping =
+      info.Length() == 1 ? LiveMappingOf(env, info[0]) : nullptr;
   KMMAP_EXPECT(mapping != nullptr, "unmap(handle)");
   if (mapping->unmapped) return Napi::Boolean::New(env, false);
   // Detach before munmap: no view may ever see unmapped memory.
   if (!DetachViews(env, mapping)) return env.Undefined();
-  UnmapMemory(mapping);
+  int err = UnmapMemory(mapping);
+  if (err != 0) return ThrowErrno(env, err, "munmap");
   return Napi::Boolean::New(env, true);
 }
 
@@ -189,7 +196,8 @@ Napi::Value Unmap(const Napi::CallbackInfo& info) {
 // failure nothing changed.
 Napi::Value Remap(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  KMMAP_EXPECT(info.Length() == 2 && info[1].IsNumber(), "remap(handle, newLength)");
+  KMMAP_EXPECT(info.Length() == 2 && info[1].IsNumber(),
+               "remap(handle, newLength)");
   LiveMapping* mapping = LiveMappingOf(env, info[0]);
   KMMAP_EXPECT(mapping != nullptr, "remap(handle, newLength)");
   KMMAP_EXPECT(!mapping->unmapped, "the mapping is closed");
@@ -292,9 +300,11 @@ void InitMapping(Napi::Env env, Napi::Object exports) {
   exports.Set("view", Napi::Function::New(env, ViewOf, "view"));
   exports.Set("unmap", Napi::Function::New(env, Unmap, "unmap"));
   exports.Set("remap", Napi::Function::New(env, Remap, "remap"));
-  exports.Set("memfdCreate", Napi::Function::New(env, MemfdCreate, "memfdCreate"));
+  exports.Set("memfdCreate",
+              Napi::Function::New(env, MemfdCreate, "memfdCreate"));
   exports.Set("addressOf", Napi::Function::New(env, AddressOf, "addressOf"));
-  exports.Set("pageSize", Napi::Number::New(env, static_cast<double>(PageSize())));
+  exports.Set("pageSize",
+              Napi::Number::New(env, static_cast<double>(PageSize())));
 }
 
 }  // namespace kmmap
