@@ -13,12 +13,16 @@ export interface FileIdentity {
   ino: bigint;
 }
 
-/** What kmmap knows about a file before mapping it. */
+/**
+ * What kmmap knows about a file before mapping it: `kind` says what its
+ * size means. 'regular': stat's size, unless the file is on a pseudo
+ * filesystem (asked only when it matters: statfs costs a third of a small
+ * map()); 'block': the device's size; 'unsized': nothing (character devices).
+ */
 export interface FileFacts {
   identity: FileIdentity;
-  /** The size mappings are checked against, or undefined where stat cannot tell (devices, /proc). */
-  size: bigint | undefined;
-  isBlockDevice: boolean;
+  kind: 'regular' | 'block' | 'unsized';
+  size: bigint;
 }
 
 /**
@@ -34,11 +38,12 @@ const PSEUDO_FILESYSTEMS = new Set([
   0x62656570, // configfs
 ]);
 
-function onPseudoFilesystem(fd: number): boolean {
+/** Whether the file at `path` (e.g. /proc/self/fd/<n>) is on a pseudo filesystem. */
+export function onPseudoFilesystem(path: string): boolean {
   try {
-    return PSEUDO_FILESYSTEMS.has(Number(fs.statfsSync(`/proc/self/fd/${fd}`).type));
+    return PSEUDO_FILESYSTEMS.has(Number(fs.statfsSync(path).type));
   } catch {
-    return false; // no /proc: then this fd cannot be on it either
+    return false; // no /proc, or gone: then no size to trust or distrust either
   }
 }
 
@@ -72,11 +77,10 @@ export function fileFacts(fd: number, path: string | undefined): FileFacts {
   if (stat.isDirectory()) {
     throw systemError('EISDIR', 21, 'mmap', 'illegal operation on a directory', path, 'Map a file or device, not a directory');
   }
-  const isBlockDevice = stat.isBlockDevice();
-  let size: bigint | undefined;
-  if (isBlockDevice) size = blockDeviceSize(fd);
-  else if (stat.isFile() && !onPseudoFilesystem(fd)) size = stat.size;
-  return { identity: identityOf(stat), size, isBlockDevice };
+  const identity = identityOf(stat);
+  if (stat.isBlockDevice()) return { identity, kind: 'block', size: blockDeviceSize(fd) };
+  if (stat.isFile()) return { identity, kind: 'regular', size: stat.size };
+  return { identity, kind: 'unsized', size: 0n };
 }
 
 /** The current size of the file at `path` or `fd`, if it is still the same file; else undefined. */
@@ -98,13 +102,21 @@ export function currentSize(identity: FileIdentity, path: string | undefined, fd
   return undefined;
 }
 
-/** The length to map: options.length checked against the file, or the rest of the file. */
-export function mapLength(facts: FileFacts, offset: bigint, length: number | undefined, allowBeyondEnd: boolean, path: string | undefined): number {
-  if (facts.size === undefined) {
-    if (length === undefined) {
-      throw codedError('ERR_KMMAP_LENGTH_REQUIRED',
-        `${path ?? 'This fd'} is a device or a kernel file whose size stat cannot tell: pass options.length (e.g. PAGE_SIZE)`);
-    }
+/**
+ * The length to map: options.length checked against the file, or the rest
+ * of the file. Updates `facts.kind` to 'unsized' when statfs had to be asked
+ * and found a pseudo filesystem.
+ */
+export function mapLength(facts: FileFacts, fd: number, offset: bigint, length: number | undefined, allowBeyondEnd: boolean, path: string | undefined): number {
+  const lengthRequired = () => codedError('ERR_KMMAP_LENGTH_REQUIRED',
+    `${path ?? 'This fd'} is a device or a kernel file whose size stat cannot tell: pass options.length (e.g. PAGE_SIZE)`);
+  // A "regular file" of size 0 on /proc says nothing: its driver decides.
+  const pseudo = () => {
+    if (facts.kind === 'regular' && onPseudoFilesystem(`/proc/self/fd/${fd}`)) facts.kind = 'unsized';
+    return facts.kind === 'unsized';
+  };
+  if (facts.kind === 'unsized' || (length === undefined && pseudo())) {
+    if (length === undefined) throw lengthRequired();
     return length;
   }
   if (length === undefined) {
@@ -113,18 +125,22 @@ export function mapLength(facts: FileFacts, offset: bigint, length: number | und
     }
     return Number(facts.size - offset);
   }
-  if (!allowBeyondEnd) checkWithinFile(facts.size, offset, length, path, 'map less, or pass allowBeyondEnd: true');
+  if (!allowBeyondEnd && !withinFile(facts.size, offset, length) && !pseudo()) {
+    checkWithinFile(facts.size, offset, length, path, 'map less, or pass allowBeyondEnd: true');
+  }
   return length;
+}
+
+function withinFile(size: bigint, offset: bigint, length: number): boolean {
+  const lastByte = offset + BigInt(length) - 1n;
+  return lastByte - (lastByte % BigInt(PAGE_SIZE)) < size;
 }
 
 /** Throws ERR_KMMAP_BEYOND_END if [offset, offset + length) has a page wholly past `size`. */
 export function checkWithinFile(size: bigint, offset: bigint, length: number, path: string | undefined, fix: string): void {
-  const lastByte = offset + BigInt(length) - 1n;
-  const lastPageStart = lastByte - (lastByte % BigInt(PAGE_SIZE));
-  if (lastPageStart >= size) {
-    throw codedError('ERR_KMMAP_BEYOND_END',
-      `Mapping ${length} bytes at offset ${offset} reaches past the end of ${path ?? 'the file'} ` +
-      `(${size} bytes), and touching those pages would raise SIGBUS: grow the file first ` +
-      `(fs.ftruncateSync), ${fix}`);
-  }
+  if (withinFile(size, offset, length)) return;
+  throw codedError('ERR_KMMAP_BEYOND_END',
+    `Mapping ${length} bytes at offset ${offset} reaches past the end of ${path ?? 'the file'} ` +
+    `(${size} bytes), and touching those pages would raise SIGBUS: grow the file first ` +
+    `(fs.ftruncateSync), ${fix}`);
 }

@@ -9,7 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { native } from './binding';
 import { type MappingDescriptor, DESCRIPTOR_KIND, validateDescriptor } from './descriptor';
 import { codedError, invalidArgType, invalidArgValue, outOfRange, type SystemError, withContext } from './errors';
-import { checkWithinFile, currentSize, type FileIdentity, fileFacts, identityOf, mapLength } from './file-bounds';
+import {
+  checkWithinFile, currentSize, type FileFacts, type FileIdentity, fileFacts, identityOf, mapLength, onPseudoFilesystem,
+} from './file-bounds';
 import {
   type Access, type AnonymousOptions, anonymousMapFlags, anonymousSettings, type FileSettings, fileMapFlags,
   fileSettings, fitsInBuffer, type MapOptions, memfdFlags, type MemorySettings, protFor, validateOptionsObject,
@@ -95,7 +97,7 @@ const MLOCK_ONFAULT = 1;
 interface Source {
   /** How errors name the file: the path as given, or undefined (then the fd is named). */
   displayPath: string | undefined;
-  /** A path that opens the same file, if there is one (absolute). */
+  /** A path that opens the same file, if known (absolute); for an fd mapping, found from the fd when needed. */
   path: string | undefined;
   /** The caller's fd for an fd mapping, or the memfd the mapping owns. */
   fd: number | undefined;
@@ -103,8 +105,8 @@ interface Source {
   identity: FileIdentity | undefined;
   /** The file offset of the mapping's first byte. */
   offset: bigint;
-  /** A regular file or block device: growing past its end is refused. */
-  sized: boolean;
+  /** What the file's size means (FileFacts): growing past the end of a sized file is refused. */
+  kind: FileFacts['kind'];
   ownsMemfd: boolean;
 }
 
@@ -319,7 +321,7 @@ export class Mapping implements Disposable {
       : validateBoolean('options.allowBeyondEnd', options.allowBeyondEnd);
     const source = this.#source;
     const mapped = roundUp(this.#delta + length, this.#granule);
-    if (source.sized && !allowBeyondEnd && length > this.#length) {
+    if (source.kind !== 'unsized' && !allowBeyondEnd && length > this.#length && !this.#onPseudoFilesystem()) {
       const size = currentSize(source.identity!, source.path, source.fd);
       const fix = 'resize less, or pass { allowBeyondEnd: true }';
       if (size === undefined) {
@@ -433,9 +435,32 @@ export class Mapping implements Disposable {
       return fn();
     } catch (err) {
       const source = this.#source;
-      const target = { path: source.displayPath ?? source.path, fd: source.ownsMemfd ? undefined : source.fd };
+      const target = { path: source.displayPath ?? this.#path(), fd: source.ownsMemfd ? undefined : source.fd };
       throw withContext(err, target, (code) => hint?.(code) ?? memoryHint(syscall, code, this.#access));
     }
+  }
+
+  /** The mapped file's path: as mapped, or (fd mappings) where the fd leads while it is open. */
+  #path(): string | undefined {
+    const source = this.#source;
+    if (source.path !== undefined || source.fd === undefined || source.identity === undefined) return source.path;
+    const target = linkTarget(source.fd);
+    if (target === undefined) return undefined;
+    try {
+      const stat = fs.statSync(target, { bigint: true });
+      return stat.dev === source.identity.dev && stat.ino === source.identity.ino ? target : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Whether a 'regular' file is on /proc or the like, where its size means nothing (asked once). */
+  #onPseudoFilesystem(): boolean {
+    const source = this.#source;
+    if (source.kind !== 'regular') return false;
+    const where = source.fd !== undefined ? `/proc/self/fd/${source.fd}` : source.path;
+    if (where !== undefined && onPseudoFilesystem(where)) source.kind = 'unsized';
+    return source.kind === 'unsized';
   }
 
   #reopenablePath(source: Source, identity: FileIdentity): string {
@@ -447,9 +472,8 @@ export class Mapping implements Disposable {
         return false;
       }
     };
-    if (!source.ownsMemfd && source.path !== undefined && matches(() => fs.statSync(source.path!, { bigint: true }))) {
-      return source.path;
-    }
+    const path = source.ownsMemfd ? undefined : this.#path();
+    if (path !== undefined && matches(() => fs.statSync(path, { bigint: true }))) return path;
     // /proc/<pid>/fd/<n> opens the fd's file itself, even a memfd or a deleted file.
     if (source.fd !== undefined && matches(() => fs.fstatSync(source.fd!, { bigint: true }))) {
       return `/proc/${process.pid}/fd/${source.fd}`;
@@ -553,7 +577,7 @@ interface FdSource {
 
 function mapFd(fd: number, settings: FileSettings, from: FdSource): Mapping {
   const facts = fileFacts(fd, from.displayPath);
-  const length = mapLength(facts, settings.offset, settings.length, settings.allowBeyondEnd, from.displayPath);
+  const length = mapLength(facts, fd, settings.offset, settings.length, settings.allowBeyondEnd, from.displayPath);
   const granule = settings.hugePageSize || PAGE_SIZE;
   const delta = Number(settings.offset % BigInt(granule));
   let handle: object;
@@ -570,7 +594,7 @@ function mapFd(fd: number, settings: FileSettings, from: FdSource): Mapping {
     fd: from.fd,
     identity: facts.identity,
     offset: settings.offset,
-    sized: facts.size !== undefined,
+    kind: facts.kind,
     ownsMemfd: false,
   };
   return finish(new Mapping({ handle, delta, length, access: settings.access, source, settings }), settings);
@@ -588,7 +612,7 @@ function mapFile(pathOrFd: PathLike | number, options: MapOptions = {}): Mapping
   const settings = fileSettings(options);
   if (typeof pathOrFd === 'number') {
     const fd = validateFd('pathOrFd', pathOrFd);
-    return mapFd(fd, settings, { displayPath: undefined, path: linkTarget(fd), fd });
+    return mapFd(fd, settings, { displayPath: undefined, path: undefined, fd });
   }
   const displayPath = pathOrFd instanceof URL ? fileURLToPath(pathOrFd) : pathOrFd.toString();
   const fd = fs.openSync(pathOrFd, openFlags(settings.access));
@@ -638,10 +662,10 @@ function mapAnonymous(length: number, options: AnonymousOptions = {}): Mapping {
     fd: memfd >= 0 ? memfd : undefined,
     identity,
     offset: 0n,
-    sized: false,
+    kind: 'unsized',
     ownsMemfd: memfd >= 0,
   };
-  const all: Settings = { ...settings, sync: false, allowBeyondEnd: false };
+  const all: Settings = Object.assign(settings, { sync: false, allowBeyondEnd: false });
   return finish(new Mapping({ handle, delta: 0, length: settings.length, access: settings.access, source, settings: all }), settings);
 }
 
