@@ -119,6 +119,10 @@ describe('map() system errors look like fs errors', () => {
 
   it('a device or proc file without a length: ERR_KMMAP_LENGTH_REQUIRED', () => {
     expectError(() => map('/dev/zero'), { code: 'ERR_KMMAP_LENGTH_REQUIRED' }, /options\.length/);
+    // A /proc file is a "regular file" of size 0: its size means nothing either.
+    expectError(() => map('/proc/self/status'), { code: 'ERR_KMMAP_LENGTH_REQUIRED' }, /\/proc\/self\/status/);
+    // With a length, past its "end" is the driver's call (this one has no mmap).
+    expectError(() => map('/proc/self/status', { length: PAGE_SIZE }), { code: 'ENODEV', syscall: 'mmap' });
   });
 
   it('past the end of a regular file: refused before it can raise SIGBUS', () => {
