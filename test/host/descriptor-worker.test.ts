@@ -98,21 +98,35 @@ describe('in a worker thread', () => {
     expect(m.buffer.toString('latin1', 0, 7)).toBe('private');
     expect(fs.readFileSync(file).toString('latin1', 0, 7)).toBe('fffffff');
   });
-  it('postMessage copies a mapped buffer, even in the transfer list, so no thread is left over unmapped memory', async () => {
+  it('postMessage copies a mapped buffer, and a transfer copies or is refused, so no thread is left over unmapped memory', async () => {
     using m = map.anonymous(PAGE_SIZE);
     m.buffer.write('original');
     const worker = new Worker(`
       const { parentPort } = require('node:worker_threads');
-      parentPort.once('message', (memory) => {
+      parentPort.on('message', (memory) => {
         new Uint8Array(memory).set(Buffer.from('CHANGED!'));
         parentPort.postMessage(Buffer.from(memory).toString('latin1', 0, 8));
       });
     `, { eval: true });
-    const reply = new Promise((resolve) => worker.once('message', resolve));
+    const reply = () => new Promise((resolve) => worker.once('message', resolve));
     const memory = m.buffer.buffer as ArrayBuffer;
-    worker.postMessage(memory, [memory]);
-    expect(await reply).toBe('CHANGED!');
-    await worker.terminate();
+    try {
+      let answer = reply();
+      worker.postMessage(memory);
+      expect(await answer).toBe('CHANGED!');
+      // In the transfer list: Node 20 copies, Node 22 and later refuse.
+      answer = reply();
+      let refused: unknown;
+      try {
+        worker.postMessage(memory, [memory]);
+      } catch (err) {
+        refused = err;
+      }
+      if (refused === undefined) expect(await answer).toBe('CHANGED!');
+      else expect(refused).toMatchObject({ name: 'DataCloneError' });
+    } finally {
+      await worker.terminate();
+    }
     expect(m.buffer.length).toBe(PAGE_SIZE);
     expect(m.buffer.toString('latin1', 0, 8)).toBe('original');
   });
