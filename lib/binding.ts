@@ -18,6 +18,8 @@ export interface NativeBinding {
   remap(handle: object, length: number): bigint;
   /** memfd_create(2); returns the fd. */
   memfdCreate(name: string, flags: number): number;
+  /** Fills out with [st_mode, st_size, st_dev, st_ino]. */
+  fstat(fd: number, out: BigUint64Array): void;
   /** msync, madvise, mlock2, munlock, mprotect, mincore on a page-aligned range from the base. */
   msync(handle: object, offset: number, length: number, flags: number): void;
   madvise(handle: object, offset: number, length: number, advice: number): void;

@@ -4,7 +4,7 @@
 // catch it, so kmmap refuses before mmap.
 import * as fs from 'node:fs';
 import { native } from './binding';
-import { codedError, outOfRange, systemError } from './errors';
+import { codedError, outOfRange, systemError, withContext } from './errors';
 import { PAGE_SIZE } from './page';
 
 /** dev and inode: which file a path or fd is, so a stale path is never mapped by mistake. */
@@ -71,15 +71,24 @@ export function identityOf(stat: fs.BigIntStats): FileIdentity {
   return { dev: stat.dev, ino: stat.ino };
 }
 
+const { S_IFMT, S_IFDIR, S_IFBLK, S_IFREG } = fs.constants;
+// Reused by every fileFacts() call: map() is on hot paths.
+const statOut = new BigUint64Array(4);
+
 /** fstat and, for block devices, BLKGETSIZE64. Directories are refused here. */
 export function fileFacts(fd: number, path: string | undefined): FileFacts {
-  const stat = fs.fstatSync(fd, { bigint: true });
-  if (stat.isDirectory()) {
+  try {
+    native.fstat(fd, statOut);
+  } catch (err) {
+    throw withContext(err, path !== undefined ? { path } : { fd });
+  }
+  const type = Number(statOut[0]!) & S_IFMT;
+  if (type === S_IFDIR) {
     throw systemError('EISDIR', 21, 'mmap', 'illegal operation on a directory', path, 'Map a file or device, not a directory');
   }
-  const identity = identityOf(stat);
-  if (stat.isBlockDevice()) return { identity, kind: 'block', size: blockDeviceSize(fd) };
-  if (stat.isFile()) return { identity, kind: 'regular', size: stat.size };
+  const identity = { dev: statOut[2]!, ino: statOut[3]! };
+  if (type === S_IFBLK) return { identity, kind: 'block', size: blockDeviceSize(fd) };
+  if (type === S_IFREG) return { identity, kind: 'regular', size: statOut[1]! };
   return { identity, kind: 'unsized', size: 0n };
 }
 

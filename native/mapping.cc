@@ -9,6 +9,7 @@
 // A mapping belongs to the thread (environment) that made it; each worker
 // makes its own, and its teardown finalizes them.
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <sys/syscall.h>
 
@@ -294,7 +295,30 @@ bool ReadMappingRange(const Napi::CallbackInfo& info, MappingRange* range) {
   return false;
 }
 
+// fstat(fd, out: BigUint64Array(4)) fills [st_mode, st_size, st_dev,
+// st_ino]: all map() needs, without the Date objects of fs.fstatSync's
+// BigIntStats (a tenth of a small map()'s time).
+Napi::Value Fstat(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  KMMAP_EXPECT(info.Length() == 2 && info[0].IsNumber() &&
+                   info[1].IsTypedArray() &&
+                   info[1].As<Napi::TypedArray>().TypedArrayType() ==
+                       napi_biguint64_array &&
+                   info[1].As<Napi::TypedArray>().ElementLength() == 4,
+               "fstat(fd, BigUint64Array(4))");
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  struct stat st;
+  if (fstat(fd, &st) != 0) return ThrowErrno(env, errno, "fstat");
+  auto out = info[1].As<Napi::BigUint64Array>();
+  out[0] = st.st_mode;
+  out[1] = static_cast<uint64_t>(st.st_size);
+  out[2] = st.st_dev;
+  out[3] = st.st_ino;
+  return env.Undefined();
+}
+
 void InitMapping(Napi::Env env, Napi::Object exports) {
+  exports.Set("fstat", Napi::Function::New(env, Fstat, "fstat"));
   exports.Set("map", Napi::Function::New(env, Map, "map"));
   exports.Set("base", Napi::Function::New(env, Base, "base"));
   exports.Set("view", Napi::Function::New(env, ViewOf, "view"));
