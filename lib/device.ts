@@ -250,8 +250,9 @@ export class KmmapDevice implements Disposable {
 
   /**
    * Maps a range of the buffer (default: all of it) with this file's method.
-   * The offset must be a multiple of PAGE_SIZE. Ranges the buffer does not
-   * hold are refused by the kernel: ENXIO for an offset at or past the end,
+   * Like map(), any offset works: the kernel maps from the page below it and
+   * the Buffer starts at the byte asked for. Ranges the buffer does not hold
+   * are refused by the kernel: ENXIO for an offset at or past the end,
    * EINVAL for a range that runs past it.
    */
   map(options: DeviceMapOptions = {}): Mapping {
