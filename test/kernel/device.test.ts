@@ -123,6 +123,10 @@ describe.each(['contig', 'vmalloc'] as const)('backing=%s', (backing) => {
         expectPatternAt(m, first * PAGE_SIZE);
         if (method !== 'pfn') expect(pagemapPfns(m)).toEqual([...kernelPfns.subarray(first, first + count)]);
       }
+      // An offset inside a page: the kernel maps from the page below, the Buffer starts at the byte.
+      using inside = dev.map({ offset: 5 * PAGE_SIZE + 24, length: 16 });
+      expect(inside.buffer.readBigUInt64LE(0)).toBe(PATTERN + BigInt(5 * PAGE_SIZE + 24));
+      expect(inside.buffer.length).toBe(16);
     });
 
     it('a second process maps the same bytes and the same PFNs, and its writes are seen here', () => {
