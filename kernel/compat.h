@@ -11,7 +11,7 @@
 #include <linux/version.h>
 
 /* 6.3 made vm_flags read-only and added accessors that take the VMA lock. */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+#if KERNEL_VERSION(6, 3, 0) <= LINUX_VERSION_CODE
 static inline void kmmap_vm_flags_set(struct vm_area_struct *vma,
 				      vm_flags_t flags)
 {
