@@ -43,7 +43,7 @@ static inline void kmmap_vm_flags_clear(struct vm_area_struct *vma,
  */
 #if defined(MAX_PAGE_ORDER)
 #define KMMAP_MAX_ORDER		MAX_PAGE_ORDER
-#elif LINUX_VERSION_CODE >= KERNEL_VERSION(6, 4, 0)
+#elif KERNEL_VERSION(6, 4, 0) <= LINUX_VERSION_CODE
 #define KMMAP_MAX_ORDER		MAX_ORDER
 #else
 #define KMMAP_MAX_ORDER		(MAX_ORDER - 1)
