@@ -6,7 +6,8 @@
 #      the cached chroot itself never changes): install dkms, copy kernel/ to
 #      /usr/src/kmmap-VERSION, then dkms add, dkms build -k KVER and
 #      dkms install -k KVER. What dkms installed under
-#      /lib/modules/KVER/updates/ is copied out into .test-results/dkms/.
+#      /lib/modules/KVER/updates/ comes out as a tar stream on stdout, into
+#      .test-results/dkms/.
 #   2. Boot that kernel without the runner's own module (--no-module), put the
 #      dkms-installed tree into the guest's /lib/modules/KVER, run depmod and
 #      `modprobe kmmap`, and check that /proc/lkmc_mmap appears and serves
@@ -28,7 +29,8 @@ version=$(sed -n 's/^PACKAGE_VERSION="\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' kernel/dkm
 echo "== dkms add, build, install kmmap/$version in the $line chroot =="
 # shellcheck disable=SC2016 # expanded by the chroot's sh
 bash vm/run --kernel "$line" --chroot -- sh -ec '
-  version=$1 out=$2 kver=$KMMAP_KERNEL_VERSION
+  exec 3>&1 1>&2  # stdout carries the archive only
+  version=$1 kver=$KMMAP_KERNEL_VERSION
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q >/dev/null
   apt-get install -y -q -o Dpkg::Use-Pty=0 --no-install-recommends dkms >/dev/null
@@ -40,10 +42,10 @@ bash vm/run --kernel "$line" --chroot -- sh -ec '
   dkms install -m kmmap -v "$version" -k "$kver"
   dkms status -m kmmap
   set +x
-  echo "$kver" >"$out/kernel-version"
-  cp -a "/lib/modules/$kver/updates" "$out/"
-  find "$out/updates" -type f
-' sh "$version" "$out"
+  find "/lib/modules/$kver/updates" -type f
+  echo "$kver" >"/lib/modules/$kver/kernel-version"
+  tar -C "/lib/modules/$kver" -c kernel-version updates >&3
+' sh "$version" | tar -x -C "$out"
 
 kver=$(cat "$out/kernel-version")
 kos=("$out"/updates/dkms/kmmap.ko*)
