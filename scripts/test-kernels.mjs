@@ -4,12 +4,21 @@
 // kernel log after the suite. Exits non-zero if any line has a failed or
 // skipped test, a kernel warning, or no report; the lines below the table
 // name each failing test and its kernel.
+//
+//   npm run test:kernels              all four lines
+//   npm run test:kernels -- 5.10 7.2  only these
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const LINES = ['5.10', '6.1', '6.12', '7.2'];
+const ALL_LINES = ['5.10', '6.1', '6.12', '7.2'];
+const unknown = process.argv.slice(2).filter((line) => !ALL_LINES.includes(line));
+if (unknown.length > 0) {
+  console.error(`unknown kernel line: ${unknown.join(', ')} (known: ${ALL_LINES.join(', ')})`);
+  process.exit(2);
+}
+const LINES = process.argv.length > 2 ? process.argv.slice(2) : ALL_LINES;
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const results = path.join(repo, '.test-results');
