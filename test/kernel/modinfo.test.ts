@@ -17,7 +17,7 @@ function modinfo(ko: string): Map<string, string[]> {
   for (const line of result.stdout.split('\n')) {
     const match = /^(\w+):\s*(.*)$/.exec(line);
     if (!match) continue;
-    const [, key, value] = match;
+    const [, key = '', value = ''] = match;
     fields.set(key, [...(fields.get(key) ?? []), value]);
   }
   return fields;
@@ -41,7 +41,7 @@ function moduleSources(): { file: string; text: string }[] {
  */
 function declaredParameters(): string[] {
   const names = moduleSources().flatMap(({ text }) =>
-    [...text.matchAll(/\bmodule_param(?:_named|_cb|_array|_string|_unsafe)*\s*\(\s*(\w+)/g)].map((m) => m[1]),
+    [...text.matchAll(/\bmodule_param(?:_named|_cb|_array|_string|_unsafe)*\s*\(\s*(\w+)/g)].map((m) => m[1] ?? ''),
   );
   return [...new Set(names)].sort();
 }
@@ -52,7 +52,8 @@ function describedParameters(): Map<string, string> {
   for (const { text } of moduleSources()) {
     for (const m of text.matchAll(/\bMODULE_PARM_DESC\s*\(\s*(\w+)\s*,\s*((?:"(?:[^"\\]|\\.)*"\s*)+)\)/g)) {
       // Adjacent string literals concatenate, as in C.
-      descriptions.set(m[1], [...m[2].matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((s) => s[1]).join(''));
+      const [, name = '', literals = ''] = m;
+      descriptions.set(name, [...literals.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((s) => s[1]).join(''));
     }
   }
   return descriptions;
@@ -86,7 +87,7 @@ describe('modinfo', () => {
   });
 
   it('was built for the running kernel', () => {
-    expect(info.get('vermagic')?.[0].split(' ')[0]).toBe(os.release());
+    expect(info.get('vermagic')?.[0]?.split(' ')[0]).toBe(os.release());
   });
 
   it('lists exactly the parameters the sources declare, each with its description', () => {
