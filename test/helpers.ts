@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { expect } from 'vitest';
+import { afterEach, beforeEach, expect } from 'vitest';
 
 export const REPO = path.resolve(__dirname, '..');
 
@@ -11,6 +11,30 @@ export const REPO = path.resolve(__dirname, '..');
 export function tempDir(prefix = 'kmmap-'): { dir: string; remove: () => void } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   return { dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * A fresh temp directory for each test of the calling file (made in
+ * beforeEach, removed in afterEach), and `fileOf` to write a file into it.
+ */
+export function perTestFiles(): { readonly dir: string; fileOf: (bytes: Buffer, name?: string) => string } {
+  let tmp: ReturnType<typeof tempDir> | undefined;
+  beforeEach(() => {
+    tmp = tempDir();
+  });
+  afterEach(() => tmp?.remove());
+  const files = {
+    get dir(): string {
+      if (!tmp) throw new Error('perTestFiles: use it inside a test');
+      return tmp.dir;
+    },
+    fileOf(bytes: Buffer, name = 'data.bin'): string {
+      const file = path.join(files.dir, name);
+      fs.writeFileSync(file, bytes);
+      return file;
+    },
+  };
+  return files;
 }
 
 /** Expects `fn` to throw an error carrying all of `fields` (code, errno, ...). */

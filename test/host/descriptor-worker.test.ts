@@ -5,21 +5,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { map, type MappingDescriptor, PAGE_SIZE, pagemap } from '../../dist/index.js';
-import { expectError, isRoot, REPO, runNode, tempDir } from '../helpers';
+import { expectError, isRoot, REPO, runNode, perTestFiles } from '../helpers';
 
-let tmp: ReturnType<typeof tempDir>;
-beforeEach(() => {
-  tmp = tempDir();
-});
-afterEach(() => tmp.remove());
-
-function fileOf(bytes: Buffer, name = 'data.bin'): string {
-  const file = path.join(tmp.dir, name);
-  fs.writeFileSync(file, bytes);
-  return file;
-}
+const files = perTestFiles();
+const { fileOf } = files;
 
 interface WorkerReply {
   read: string;

@@ -2,21 +2,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { map, Mapping, PAGE_SIZE, pagemap } from '../../dist/index.js';
-import { isRoot, runNode, tempDir } from '../helpers';
+import { isRoot, runNode, perTestFiles } from '../helpers';
 
-let tmp: ReturnType<typeof tempDir>;
-beforeEach(() => {
-  tmp = tempDir();
-});
-afterEach(() => tmp.remove());
-
-function fileOf(bytes: Buffer, name = 'data.bin'): string {
-  const file = path.join(tmp.dir, name);
-  fs.writeFileSync(file, bytes);
-  return file;
-}
+const files = perTestFiles();
+const { fileOf } = files;
 
 describe('regular file', () => {
   it('maps the whole file by default, zero-copy', () => {
@@ -62,7 +53,7 @@ describe('regular file', () => {
     const file = fileOf(Buffer.from('url mapping'), 'with space.bin');
     using m = map(pathToFileURL(file));
     expect(m.buffer.toString()).toBe('url mapping');
-    const missing = path.join(tmp.dir, 'no such file');
+    const missing = path.join(files.dir, 'no such file');
     expect(() => map(pathToFileURL(missing))).toThrow(expect.objectContaining({ code: 'ENOENT', path: missing }));
   });
 

@@ -3,23 +3,13 @@
 // anonymous memory; and options that cannot apply give the kernel's errno.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { map, PAGE_SIZE } from '../../dist/index.js';
-import { expectError, isRoot, REPO, tempDir } from '../helpers';
+import { expectError, isRoot, REPO, perTestFiles } from '../helpers';
 import { smapsAt } from '../smaps';
 
-let tmp: ReturnType<typeof tempDir>;
-beforeEach(() => {
-  tmp = tempDir();
-});
-afterEach(() => tmp.remove());
-
-function fileOf(bytes: Buffer, name = 'data.bin'): string {
-  const file = path.join(tmp.dir, name);
-  fs.writeFileSync(file, bytes);
-  return file;
-}
+const files = perTestFiles();
+const { fileOf } = files;
 
 /** A file whose every byte is its offset modulo 251, so any offset can be checked. */
 function patternFile(length: number): { file: string; bytes: Buffer } {

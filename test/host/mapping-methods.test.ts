@@ -2,23 +2,13 @@
 // resize, view) do what the kernel says they did, refuse ranges outside the
 // mapping, and pass on the kernel's errno when they cannot apply.
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ADVICE, map, type Mapping, PAGE_SIZE } from '../../dist/index.js';
-import { expectError, runNode, tempDir } from '../helpers';
+import { expectError, runNode, perTestFiles } from '../helpers';
 import { isMapped, smapsAt } from '../smaps';
 
-let tmp: ReturnType<typeof tempDir>;
-beforeEach(() => {
-  tmp = tempDir();
-});
-afterEach(() => tmp.remove());
-
-function fileOf(bytes: Buffer, name = 'data.bin'): string {
-  const file = path.join(tmp.dir, name);
-  fs.writeFileSync(file, bytes);
-  return file;
-}
+const files = perTestFiles();
+const { fileOf } = files;
 
 describe('sync()', () => {
   it('writes back, whole or a range, waiting or not, with or without invalidate', () => {
