@@ -5,6 +5,9 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  * Kernel test files share one loaded module, and dmesg-clean must judge the
  * whole suite, so they run one at a time in a fixed order: by name, with
  * module-lifetime (which unloads and reloads the module) and dmesg-clean last.
+ * Vitest takes the sequencer from the root config only (a project's own
+ * `sequence.sequencer` is ignored), so it sorts every project's files; the
+ * host project runs its files in parallel anyway.
  */
 const KERNEL_LAST = ['module-lifetime.test.ts', 'dmesg-clean.test.ts'];
 
@@ -17,6 +20,7 @@ class KernelSequencer extends BaseSequencer {
 
 export default defineConfig({
   test: {
+    sequence: { sequencer: KernelSequencer },
     projects: [
       {
         test: {
@@ -30,7 +34,6 @@ export default defineConfig({
           include: ['test/kernel/**/*.test.ts'],
           globalSetup: ['test/kernel/global-setup.ts'],
           fileParallelism: false,
-          sequence: { sequencer: KernelSequencer },
           testTimeout: 60_000,
         },
       },
