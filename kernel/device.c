@@ -34,10 +34,10 @@
  *                with vm_insert_pages() and returns VM_FAULT_NOPAGE, so a
  *                sequential first pass costs one fault per batch. This is
  *                what the kernel's own .map_pages does for the page cache;
- *                .map_pages itself runs in atomic context (under RCU since
- *                6.5) where nothing may sleep or allocate page tables, and
- *                the helpers that fill PTEs there are not exported, so a
- *                module batches from .fault instead.
+ *                .map_pages itself runs in atomic context (struct
+ *                vm_fault's prealloc_pte comment), where nothing may sleep
+ *                or allocate page tables, and the helpers that fill PTEs
+ *                there are not exported, so a module batches from .fault.
  *   pages        vm_insert_pages() maps every page at mmap() time: no faults
  *                later, mmap() itself costs time proportional to the length.
  *                The pages stay refcounted normal pages (pagemap sees them,
