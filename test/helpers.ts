@@ -1,5 +1,5 @@
 // Helpers shared by host and kernel tests.
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -51,14 +51,45 @@ export function expectError(fn: () => unknown, fields: Record<string, unknown>, 
   return thrown as Error;
 }
 
+export const isRoot = process.getuid?.() === 0;
+export const NOBODY = 65534;
+
+let publicCopy: string | undefined;
+/**
+ * The directory a process of another user runs from: a copy of what
+ * `require('./dist')` needs (dist/, the addon, package.json, node-gyp-build)
+ * in a fresh world-readable directory under the OS temp dir. The checkout
+ * itself may be one that other users cannot enter (a clone in root's 0700
+ * home directory), so nothing running as them may depend on it. Made once
+ * per test process, removed when it exits.
+ */
+export function publicPackageDir(): string {
+  if (publicCopy) return publicCopy;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kmmap-public-'));
+  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  for (const part of ['package.json', 'dist', path.join('build', 'Release', 'kmmap.node'), path.join('node_modules', 'node-gyp-build')]) {
+    fs.cpSync(path.join(REPO, part), path.join(dir, part), { recursive: true });
+  }
+  // mkdtemp makes 0700; the copy must be enterable and readable by anyone.
+  execFileSync('chmod', ['-R', 'a+rX', dir]);
+  publicCopy = dir;
+  return dir;
+}
+
+/** Where a child runs from: the checkout for this user, the public copy for another. */
+export function childCwd(uid: number | undefined): string {
+  return uid === undefined || uid === process.getuid?.() ? REPO : publicPackageDir();
+}
+
 /**
  * Runs a script with node in a child process, with extra node flags, and as
- * another user when `uid` is given (the parent must be root). Returns its
- * exit status and output.
+ * another user when `uid` is given (the parent must be root). The script's
+ * `require('./dist')` finds kmmap either way. Returns its exit status and
+ * output.
  */
 export function runNode(script: string, options: { uid?: number; gid?: number; nodeFlags?: string[] } = {}) {
   const result = spawnSync(process.execPath, [...(options.nodeFlags ?? []), '-e', script], {
-    cwd: REPO,
+    cwd: childCwd(options.uid),
     encoding: 'utf8',
     uid: options.uid,
     gid: options.gid,
@@ -68,13 +99,11 @@ export function runNode(script: string, options: { uid?: number; gid?: number; n
   return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr };
 }
 
-export const isRoot = process.getuid?.() === 0;
-export const NOBODY = 65534;
-
 /** Runs the kmmap command (dist/cli.js) with `args`, as another user when `uid` is given. */
 export function runCli(args: string[], options: { uid?: number; gid?: number } = {}) {
-  const result = spawnSync(process.execPath, [path.join(REPO, 'dist', 'cli.js'), ...args], {
-    cwd: REPO,
+  const cwd = childCwd(options.uid);
+  const result = spawnSync(process.execPath, [path.join(cwd, 'dist', 'cli.js'), ...args], {
+    cwd,
     encoding: 'utf8',
     uid: options.uid,
     gid: options.gid,

@@ -63,6 +63,15 @@ mount9p job "/newroot$JOB" cache=none
 mount -t proc proc /newroot/proc
 mount -t sysfs sysfs /newroot/sys
 mount -t devtmpfs devtmpfs /newroot/dev
+# cgroup v2 with the memory controller on for child groups. The command runs
+# in a child group (run_command), as every login session's processes do: a
+# page charged to a memory cgroup (GFP_KERNEL_ACCOUNT) is only ever charged
+# outside the root group, so a root-group run would hide what that does.
+CGROUP=/newroot/sys/fs/cgroup
+mount -t cgroup2 cgroup2 "$CGROUP" || fail "cannot mount cgroup2"
+echo +memory >"$CGROUP/cgroup.subtree_control" ||
+	fail "cannot enable the memory controller for child cgroups"
+mkdir "$CGROUP/kmmap-vm"
 mkdir -p /newroot/dev/pts /newroot/dev/shm
 mount -t devpts -o newinstance,ptmxmode=0666 devpts /newroot/dev/pts
 mount -t tmpfs -o mode=1777 tmpfs /newroot/dev/shm
@@ -75,7 +84,9 @@ fi
 
 # The command script exports its own environment; start it from an empty one.
 run_command() {
-	chroot /newroot /usr/bin/env -i "$SHELL_BIN" "$JOB/command"
+	# shellcheck disable=SC2016 # $$ is the inner shell's, which then execs
+	sh -c 'echo $$ >"$1/cgroup.procs" || exit 125; shift; exec "$@"' sh "$CGROUP/kmmap-vm" \
+		chroot /newroot /usr/bin/env -i "$SHELL_BIN" "$JOB/command"
 	echo $? >"/newroot$JOB/status"
 }
 

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KMMAP_DEVICE_PATH, KmmapDevice, PAGE_SIZE } from '../../dist/index.js';
-import { expectError, NOBODY, REPO, tempDir } from '../helpers';
+import { childCwd, expectError, NOBODY, REPO, tempDir } from '../helpers';
 import { dmesg, insmod, isLoaded, reload, rmmod } from './module';
 
 const tmp = tempDir('kmmap-device-io-');
@@ -76,7 +76,7 @@ describe('privileges', () => {
     reload();
     expect(fs.statSync(KMMAP_DEVICE_PATH).mode & 0o777).toBe(0o600);
     const out = spawnSync(process.execPath, ['-e', `require('./dist').KmmapDevice.open()`],
-      { cwd: REPO, encoding: 'utf8', uid: NOBODY, gid: NOBODY });
+      { cwd: childCwd(NOBODY), encoding: 'utf8', uid: NOBODY, gid: NOBODY });
     expect(out.status).toBe(1);
     expect(out.stderr).toMatch(/EACCES: permission denied, open '\/dev\/kmmap'. The node is root-only by default/);
   });
@@ -99,7 +99,7 @@ describe('privileges', () => {
       own.close();
     `;
     const out = spawnSync(process.execPath, ['-e', script],
-      { cwd: REPO, encoding: 'utf8', uid: NOBODY, gid: NOBODY, stdio: ['ignore', 'pipe', 'pipe', dev.fd] });
+      { cwd: childCwd(NOBODY), encoding: 'utf8', uid: NOBODY, gid: NOBODY, stdio: ['ignore', 'pipe', 'pipe', dev.fd] });
     expect(out.stderr).toBe('');
     expect(JSON.parse(out.stdout)).toEqual({
       byte: 0x42, fd3: 'EPERM', own: 'EPERM',
