@@ -50,8 +50,11 @@ struct kmmap_info {
 	__u32 backing;		/* enum kmmap_backing */
 	__u32 method;		/* this file's enum kmmap_method */
 	__u32 methods;		/* bit (1 << method) per method the backing allows */
-	__u32 max_chunk_pages;	/* longest physically contiguous run, in pages;
-				 * 0 (hidden) without CAP_SYS_ADMIN */
+	/*
+	 * Longest physically contiguous run, in pages; 0 (hidden) to a
+	 * caller without CAP_SYS_ADMIN.
+	 */
+	__u32 max_chunk_pages;
 	__u32 mappings;		/* VMAs that map the buffer now, all processes */
 };
 
