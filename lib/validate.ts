@@ -1,5 +1,6 @@
 // Argument checks shared by the public API. Native code never sees a value
 // that did not pass through here.
+import { types } from 'node:util';
 import { invalidArgType, outOfRange } from './errors';
 
 export function validateInteger(name: string, value: unknown, min: number, max: number): number {
@@ -30,5 +31,45 @@ export function validateFd(name: string, value: unknown): number {
 export function validateBoolean(name: string, value: unknown): boolean {
   if (value === undefined) return false;
   if (typeof value !== 'boolean') throw invalidArgType(name, 'of type boolean', value);
+  return value;
+}
+
+// The engine's own accessors, so that a view whose `byteLength` or `buffer`
+// was redefined on the object (or a fake with a typed array's prototype)
+// cannot lie to the checks.
+const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
+function intrinsicGetter(proto: object, name: string): (this: unknown) => unknown {
+  return Object.getOwnPropertyDescriptor(proto, name)!.get! as (this: unknown) => unknown;
+}
+const typedArrayBuffer = intrinsicGetter(typedArrayPrototype, 'buffer');
+const typedArrayByteLength = intrinsicGetter(typedArrayPrototype, 'byteLength');
+const dataViewBuffer = intrinsicGetter(DataView.prototype, 'buffer');
+const dataViewByteLength = intrinsicGetter(DataView.prototype, 'byteLength');
+const arrayBufferByteLength = intrinsicGetter(ArrayBuffer.prototype, 'byteLength');
+
+/** A real ArrayBuffer, or a TypedArray or DataView over one: what the addon can take the address of. */
+export type Memory = ArrayBuffer | ArrayBufferView;
+
+/**
+ * Checks that `value` is a real ArrayBuffer or a view over one (not a
+ * SharedArrayBuffer, not an object that only has such a prototype) and
+ * returns its length in bytes, without reading any of them.
+ */
+export function validateMemory(name: string, value: unknown, expected = 'a Buffer, TypedArray, DataView or ArrayBuffer'): number {
+  if (types.isArrayBuffer(value)) return arrayBufferByteLength.call(value) as number;
+  if (types.isTypedArray(value) && types.isArrayBuffer(typedArrayBuffer.call(value))) return typedArrayByteLength.call(value) as number;
+  if (types.isDataView(value) && types.isArrayBuffer(dataViewBuffer.call(value))) return dataViewByteLength.call(value) as number;
+  throw invalidArgType(name, expected, value);
+}
+
+/** An optional function: undefined passes. */
+export function validateOptionalFunction(name: string, value: unknown): void {
+  if (value !== undefined && typeof value !== 'function') throw invalidArgType(name, 'a function', value);
+}
+
+/** A bigint in [0, max]; numbers are refused (where a caller could mix them into bigint arithmetic). */
+export function validateBigInt(name: string, value: unknown, max: bigint): bigint {
+  if (typeof value !== 'bigint') throw invalidArgType(name, 'of type bigint', value);
+  if (value < 0n || value > max) throw outOfRange(name, `>= 0n and <= ${max}n`, value);
   return value;
 }
