@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import { constants as bufferConstants } from 'node:buffer';
 import { invalidArgType, invalidArgValue } from './errors';
-import { validateBoolean, validateInteger, validateUint64 } from './validate';
+import { validateBoolean, validateInteger, validateObject, validateUint64 } from './validate';
 
 /**
  * How a mapping may be used:
@@ -130,7 +130,7 @@ export interface FileSettings extends MemorySettings {
 
 /** Throws ERR_INVALID_ARG_TYPE unless `value` is a non-null object. */
 export function validateOptionsObject(name: string, value: unknown): void {
-  if (typeof value !== 'object' || value === null) throw invalidArgType(name, 'of type object', value);
+  validateObject(name, value);
 }
 
 const UNIT: Record<string, number> = { KB: 1 << 10, MB: 1 << 20, GB: 1 << 30 };

@@ -53,6 +53,6 @@ export function lockFailureHint(code: string, bytes: number): string | undefined
     return `Locked memory is limited by RLIMIT_MEMLOCK (ulimit -l: ${limitText}, ${facts.locked} bytes locked already, ` +
       `${bytes} more asked for): raise it, lock less, or run with CAP_IPC_LOCK`;
   }
-  const why = facts.privileged ? 'this process has CAP_IPC_LOCK' : `RLIMIT_MEMLOCK (${limitText}) leaves room for ${bytes} bytes`;
+  const why = facts.privileged ? 'this process has CAP_IPC_LOCK' : `RLIMIT_MEMLOCK is ${limitText}, room enough for ${bytes} more`;
   return `Not the limit on locked memory (${why}): ${FAULT_CAUSES}`;
 }

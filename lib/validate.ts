@@ -73,3 +73,33 @@ export function validateBigInt(name: string, value: unknown, max: bigint): bigin
   if (value < 0n || value > max) throw outOfRange(name, `>= 0n and <= ${max}n`, value);
   return value;
 }
+
+/** A real BigUint64Array (not an object with its prototype); returns its length. */
+export function validateBigUint64Array(name: string, value: unknown): number {
+  if (!types.isBigUint64Array(value)) throw invalidArgType(name, 'an instance of BigUint64Array', value);
+  return (typedArrayByteLength.call(value) as number) / 8;
+}
+
+/**
+ * An object to iterate with for...of: not a string, and not an object that
+ * only has the prototype of a built-in collection (whose iterator would then
+ * fail inside the engine).
+ */
+export function validateIterable(name: string, value: unknown, expected: string): void {
+  const iterator = typeof value === 'object' && value !== null ? (value as { [Symbol.iterator]?: unknown })[Symbol.iterator] : undefined;
+  const fake = (value instanceof Set && !types.isSet(value)) || (value instanceof Map && !types.isMap(value)) ||
+    (value instanceof (typedArrayPrototype.constructor as typeof Uint8Array) && !types.isTypedArray(value));
+  if (typeof iterator !== 'function' || fake) throw invalidArgType(name, expected, value);
+}
+
+/**
+ * An options (or range) object: any non-null object but a typed array or
+ * DataView, real or only by prototype, whose `length` and `offset` would be
+ * the engine's accessors rather than options.
+ */
+export function validateObject(name: string, value: unknown): void {
+  if (typeof value !== 'object' || value === null || value instanceof (typedArrayPrototype.constructor as typeof Uint8Array) ||
+    value instanceof DataView || ArrayBuffer.isView(value)) {
+    throw invalidArgType(name, 'of type object', value);
+  }
+}
