@@ -575,7 +575,9 @@ export function addressOf(buffer: ArrayBufferView | ArrayBuffer): bigint {
   return native.addressOf(buffer);
 }
 
-function mmapHint(code: string, settings: MemorySettings & { access: Access; sync?: boolean }, isPath: boolean): string | undefined {
+function mmapHint(
+  code: string, settings: MemorySettings & { access: Access; sync?: boolean }, isPath: boolean, huge = settings.hugePageSize !== 0,
+): string | undefined {
   switch (code) {
     case 'EACCES':
       return settings.access === 'rw'
@@ -594,8 +596,9 @@ function mmapHint(code: string, settings: MemorySettings & { access: Access; syn
         ? 'options.hugetlb needs anonymous memory or a file on hugetlbfs, and a huge page size this machine has'
         : 'The file or device rejected this length or offset';
     case 'ENOMEM':
-      return settings.hugePageSize !== 0
-        ? 'No free huge pages of this size: reserve some (/proc/sys/vm/nr_hugepages or the hugepages-*kB directories in /sys/kernel/mm/hugepages) or drop options.hugetlb'
+      return huge
+        ? 'No free huge pages of this size: reserve some (/proc/sys/vm/nr_hugepages or the hugepages-*kB directories in /sys/kernel/mm/hugepages)' +
+          (settings.hugePageSize !== 0 ? ' or drop options.hugetlb' : ' (the file is on hugetlbfs)')
         : 'Not enough address space or memory for this length';
     case 'EBADF':
       return 'The fd is not open';
@@ -647,7 +650,8 @@ function mapFd(fd: number, settings: FileSettings, from: FdSource): Mapping {
       protFor(settings.access), fileMapFlags(settings), -1);
   } catch (err) {
     const isPath = from.displayPath !== undefined;
-    throw withContext(err, isPath ? { path: from.displayPath } : { fd }, (code) => mmapHint(code, settings, isPath));
+    const huge = settings.hugePageSize !== 0 || onHugetlbfs(fd);
+    throw withContext(err, isPath ? { path: from.displayPath } : { fd }, (code) => mmapHint(code, settings, isPath, huge));
   }
   const source: Source = {
     displayPath: from.displayPath,

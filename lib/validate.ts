@@ -93,13 +93,13 @@ export function validateIterable(name: string, value: unknown, expected: string)
 }
 
 /**
- * An options (or range) object: any non-null object but a typed array or
- * DataView, real or only by prototype, whose `length` and `offset` would be
- * the engine's accessors rather than options.
+ * An options (or range) object: any non-null object but binary data (an
+ * ArrayBuffer, a typed array or DataView, real or only by prototype, whose
+ * `length` and `offset` would be the engine's accessors, never options).
  */
 export function validateObject(name: string, value: unknown): void {
   if (typeof value !== 'object' || value === null || value instanceof (typedArrayPrototype.constructor as typeof Uint8Array) ||
-    value instanceof DataView || ArrayBuffer.isView(value)) {
+    value instanceof DataView || ArrayBuffer.isView(value) || value instanceof ArrayBuffer || types.isAnyArrayBuffer(value)) {
     throw invalidArgType(name, 'of type object', value);
   }
 }
