@@ -1,10 +1,9 @@
 // ioctl(2) for kmmap's devices, with request numbers encoded as the
 // kernel's _IOC macros encode them (include/uapi/asm-generic/ioctl.h).
 // The numbers mirror kernel/uapi/linux/kmmap.h.
-import { types } from 'node:util';
 import { native } from './binding';
 import { invalidArgType, withContext } from './errors';
-import { validateFd, validateInteger, validateOptionalFunction } from './validate';
+import { isPlainUint8Array, validateFd, validateInteger, validateOptionalFunction } from './validate';
 
 const IOC_NONE = 0;
 const IOC_WRITE = 1;
@@ -40,7 +39,7 @@ export const LKMC_MMAP_IOC_PHYS_ADDR = ioctlNumbers.ior(KMMAP_IOC_MAGIC, 0x01, 8
 export function ioctl(fd: number, request: number, arg: Uint8Array | null = null, hint?: (code: string) => string | undefined): number {
   validateFd('fd', fd);
   validateInteger('request', request, 0, 0xffffffff);
-  if (arg !== null && !types.isUint8Array(arg)) throw invalidArgType('arg', 'a Uint8Array or null', arg);
+  if (arg !== null && !isPlainUint8Array(arg)) throw invalidArgType('arg', 'a Uint8Array (not over a SharedArrayBuffer) or null', arg);
   validateOptionalFunction('hint', hint);
   try {
     return native.ioctl(fd, request, arg);

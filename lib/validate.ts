@@ -74,10 +74,20 @@ export function validateBigInt(name: string, value: unknown, max: bigint): bigin
   return value;
 }
 
-/** A real BigUint64Array (not an object with its prototype); returns its length. */
+/**
+ * A real BigUint64Array (not an object with its prototype) over an
+ * ArrayBuffer (the addon cannot take a SharedArrayBuffer); returns its length.
+ */
 export function validateBigUint64Array(name: string, value: unknown): number {
-  if (!types.isBigUint64Array(value)) throw invalidArgType(name, 'an instance of BigUint64Array', value);
+  if (!types.isBigUint64Array(value) || !types.isArrayBuffer(typedArrayBuffer.call(value))) {
+    throw invalidArgType(name, 'an instance of BigUint64Array (not over a SharedArrayBuffer)', value);
+  }
   return (typedArrayByteLength.call(value) as number) / 8;
+}
+
+/** A real Uint8Array (or Buffer) over an ArrayBuffer, not a SharedArrayBuffer: what the addon can pass to the kernel. */
+export function isPlainUint8Array(value: unknown): value is Uint8Array {
+  return types.isUint8Array(value) && types.isArrayBuffer(typedArrayBuffer.call(value));
 }
 
 /**
