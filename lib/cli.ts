@@ -73,8 +73,9 @@ identical lines collapse into '*' unless -v.
 
 Options:
   --offset N   first byte (any N; the mapping itself starts at the page below)
-  --length N   bytes to show. Default: to the end of a regular file. Devices
-               and /proc files report size 0: give --length.
+  --length N   bytes to show. Default: to the end of a regular file, and
+               never past it (as hexdump -C). Devices and /proc files
+               report size 0: give --length.
   -v           show every line, even repeated ones
   --json       JSON: { path, offset, length, hex }
 `;
