@@ -11,7 +11,7 @@ import { type FileFacts, fileFacts, onPseudoFilesystem } from './file-bounds';
 import { hexdumpLines } from './hexdump';
 import { FlagCombination, names as kpfNames } from './kpageflags';
 import { LKMC_MMAP_PATH } from './lkmc';
-import { map, PAGE_SIZE } from './mapping';
+import { mapOpened, PAGE_SIZE } from './mapping';
 import * as pagemap from './pagemap';
 import { buildReport, noSuchMapping, Report, ReportRange } from './pagemap-report';
 import { openForMapping } from './paths';
@@ -300,7 +300,7 @@ function commandDump(args: string[], io: Io): void {
     // map() maps from the page below `start`: skip the bytes before it.
     const delta = start % BigInt(PAGE_SIZE);
     // A shared mapping of /dev/zero is new memory that an offset would reach past; a private one is zeros everywhere.
-    using mapping = map(fd, { offset: start - delta, length: Number(shown + delta), access: facts.device === 'zero' ? 'copy' : 'r' });
+    using mapping = mapOpened(fd, file, { offset: start - delta, length: Number(shown + delta), access: facts.device === 'zero' ? 'copy' : 'r' });
     emit(mapping.view(Number(delta), Number(shown)), start);
   } finally {
     fs.closeSync(fd);

@@ -687,6 +687,11 @@ function mapFile(pathOrFd: PathLike | number, options: MapOptions = {}): Mapping
   }
 }
 
+/** @internal map() of an fd opened from `path` by kmmap itself (`kmmap dump`): errors name the path. */
+export function mapOpened(fd: number, path: string, options: MapOptions): Mapping {
+  return mapFd(fd, fileSettings(options), { displayPath: path, path: absolute(path), fd: undefined });
+}
+
 /**
  * Maps `length` bytes of zeroed anonymous memory. Shared (the default), it
  * lives in a memfd the mapping owns: `mapping.memfd` can be given to a child

@@ -82,6 +82,8 @@ describe('the kmmap command', { timeout: 60_000 }, () => {
         expect(result.status, args.join(' ')).toBe(1);
         expect(result.stderr, args.join(' ')).toMatch(/\[[A-Z_]+\]\n$/);
         expect(result.stderr, args.join(' ')).not.toMatch(LIBRARY_ONLY);
+        // The file is named as given, never as the fd the command opened it as.
+        expect(result.stderr, args.join(' ')).not.toMatch(/ fd \d+/);
       }
     } finally {
       tmp.remove();
