@@ -56,6 +56,22 @@ describe("resize()'s EFAULT", () => {
 });
 
 describe('the kmmap command', { timeout: 60_000 }, () => {
+  it('rewords the library\'s hint for a kernel without PAGEMAP_SCAN in its own flags', () => {
+    // This kernel may have PAGEMAP_SCAN: the addon's ioctl answers ENOTTY as an older one does.
+    const result = runNode(`
+      const { native } = require('./dist/binding.js');
+      native.pagemapScan = () => { throw Object.assign(new Error('ENOTTY: inappropriate ioctl for device, ioctl'), { code: 'ENOTTY', errno: -25, syscall: 'ioctl' }); };
+      const { main } = require('./dist/cli.js');
+      let err = '';
+      const status = main(['pagemap', 'self', '[stack]', '--method', 'ioctl'], { out: () => {}, err: (text) => { err += text; } });
+      console.log(JSON.stringify({ status, err }));
+    `);
+    expect(result.status, result.stderr).toBe(0);
+    const { status, err } = JSON.parse(result.stdout);
+    expect(status).toBe(1);
+    expect(err).toMatch(/PAGEMAP_SCAN needs Linux 6\.7 or later: use --method pagemap \(or auto\) \[ENOTTY\]/);
+  });
+
   // What only the library has: the command cannot pass options, allow
   // mapping past the end, or call fs.
   const LIBRARY_ONLY = /options\.|allowBeyondEnd|ftruncateSync|method '|access '/;
