@@ -6,12 +6,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runReferenceScenario } from './demo';
+import { codedError } from './errors';
+import { type FileFacts, fileFacts, onPseudoFilesystem } from './file-bounds';
 import { hexdumpLines } from './hexdump';
 import { FlagCombination, names as kpfNames } from './kpageflags';
 import { LKMC_MMAP_PATH } from './lkmc';
-import { map, PAGE_SIZE } from './mapping';
+import { mapOpened, PAGE_SIZE } from './mapping';
 import * as pagemap from './pagemap';
 import { buildReport, noSuchMapping, Report, ReportRange } from './pagemap-report';
+import { openForMapping } from './paths';
 
 /** Where the command writes; tests pass their own. */
 export interface Io {
@@ -70,8 +73,9 @@ identical lines collapse into '*' unless -v.
 
 Options:
   --offset N   first byte (any N; the mapping itself starts at the page below)
-  --length N   bytes to show. Default: to the end of a regular file. Devices
-               and /proc files report size 0: give --length.
+  --length N   bytes to show. Default: to the end of a regular file, and
+               never past it (as hexdump -C). Devices and /proc files
+               report size 0: give --length.
   -v           show every line, even repeated ones
   --json       JSON: { path, offset, length, hex }
 `;
@@ -206,6 +210,15 @@ function parse(command: string, args: string[], options: Record<string, { type: 
   }
 }
 
+/**
+ * The library's hints name its options; the command has flags. Rewords the
+ * few hints that reach `kmmap pagemap` from pagemap.scan().
+ */
+function inCommandTerms(err: unknown): unknown {
+  if (err instanceof Error) err.message = err.message.replace("use method 'pagemap' or 'auto'", 'use --method pagemap (or auto)');
+  return err;
+}
+
 function commandPagemap(args: string[], io: Io): void {
   const { values, positionals } = parse('pagemap', args, {
     all: { type: 'boolean' },
@@ -218,10 +231,36 @@ function commandPagemap(args: string[], io: Io): void {
   if (method !== 'auto' && method !== 'ioctl' && method !== 'pagemap') throw new UsageError(`--method must be auto, ioctl or pagemap, not '${method}'`, 'pagemap');
   const pid = parsePid(positionals[0]);
   const ranges = parseRange(positionals[1], pid);
-  const report = buildReport(ranges, { pid, all: values.all === true, method });
+  let report: Report;
+  try {
+    report = buildReport(ranges, { pid, all: values.all === true, method });
+  } catch (err) {
+    throw inCommandTerms(err);
+  }
   const rows = values.summary !== true;
   if (values.json) io.out(`${JSON.stringify(reportJson(report, { rows }), null, 2)}\n`);
   else reportText(report, { rows }, io.out);
+}
+
+/**
+ * What `kmmap dump` shows of a file, as hexdump -C: never past the end of a
+ * regular file or block device (an offset past it shows the end's offset;
+ * bytes past it are not the file's), and an explicit --length for a device
+ * or kernel file, whose size stat cannot tell.
+ */
+function dumpRange(file: string, fd: number, offset: bigint, length: bigint | undefined): { start: bigint; shown: bigint; facts: FileFacts } {
+  const facts = fileFacts(fd, file);
+  const sized = facts.kind !== 'unsized' && !(facts.kind === 'regular' && onPseudoFilesystem(`/proc/self/fd/${fd}`));
+  if (!sized) {
+    if (length === undefined) {
+      throw codedError('ERR_KMMAP_LENGTH_REQUIRED',
+        `${file} is a device or a kernel file whose size stat cannot tell (it says ${facts.size}): give --length, e.g. --length ${PAGE_SIZE}`);
+    }
+    return { start: offset, shown: length, facts };
+  }
+  const start = offset < facts.size ? offset : facts.size;
+  const rest = facts.size - start;
+  return { start, shown: length === undefined || length > rest ? rest : length, facts };
 }
 
 function commandDump(args: string[], io: Io): void {
@@ -234,21 +273,17 @@ function commandDump(args: string[], io: Io): void {
   if (positionals.length !== 1) throw new UsageError('dump takes exactly one path', 'dump');
   const file = positionals[0]!;
   const offset = values.offset === undefined ? 0n : parseNumber('--offset', values.offset as string);
-  let length = values.length === undefined ? undefined : parseNumber('--length', values.length as string);
+  const length = values.length === undefined ? undefined : parseNumber('--length', values.length as string);
   if (offset > BigInt(Number.MAX_SAFE_INTEGER)) throw new UsageError('--offset must be below 2^53', 'dump');
-  if (length === undefined) {
-    const stat = fs.statSync(file);
-    if (stat.isFile()) length = offset < BigInt(stat.size) ? BigInt(stat.size) - offset : 0n;
-  }
-  const delta = offset % BigInt(PAGE_SIZE);
-  const bytes = (mapped: Buffer | null, shown: number) => (mapped ? mapped.subarray(Number(delta), Number(delta) + shown) : new Uint8Array(0));
-  const emit = (view: Uint8Array) => {
+  if (length !== undefined && length > BigInt(Number.MAX_SAFE_INTEGER)) throw new UsageError('--length must be below 2^53', 'dump');
+  const emit = (view: Uint8Array, base: bigint) => {
     if (values.json) {
       io.out(`${JSON.stringify({ path: file, offset: Number(offset), length: view.length, hex: Buffer.from(view.buffer, view.byteOffset, view.length).toString('hex') })}\n`);
       return;
     }
+    if (length === 0n) return; // hexdump -n 0 prints nothing, not even an offset
     let chunk = '';
-    for (const text of hexdumpLines(view, { base: Number(offset), squeeze: values.v !== true })) {
+    for (const text of hexdumpLines(view, { base: Number(base), squeeze: values.v !== true })) {
       chunk += text;
       if (chunk.length > 1 << 16) {
         io.out(chunk);
@@ -257,13 +292,19 @@ function commandDump(args: string[], io: Io): void {
     }
     io.out(chunk);
   };
-  if (length === 0n) return emit(bytes(null, 0));
-  // map() wants a page-aligned offset: map from the page below and skip `delta`.
-  using mapping = map(file, {
-    offset: offset - delta,
-    ...(length === undefined ? {} : { length: Number(length + delta) }),
-  });
-  emit(bytes(mapping.buffer, mapping.length - Number(delta)));
+  // Opened here (non-blocking, so a FIFO cannot hang it) to learn the size from the same fd that is mapped.
+  const fd = openForMapping(file, false);
+  try {
+    const { start, shown, facts } = dumpRange(file, fd, offset, length);
+    if (shown === 0n) return emit(new Uint8Array(0), start);
+    // map() maps from the page below `start`: skip the bytes before it.
+    const delta = start % BigInt(PAGE_SIZE);
+    // A shared mapping of /dev/zero is new memory that an offset would reach past; a private one is zeros everywhere.
+    using mapping = mapOpened(fd, file, { offset: start - delta, length: Number(shown + delta), access: facts.device === 'zero' ? 'copy' : 'r' });
+    emit(mapping.view(Number(delta), Number(shown)), start);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 function commandDemo(args: string[], io: Io): void {

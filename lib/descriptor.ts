@@ -18,6 +18,12 @@ export interface MappingDescriptor {
    * stays open: for a shared anonymous mapping, until it is closed).
    */
   path: string;
+  /**
+   * The path's bytes in base64, present only when they are not valid UTF-8
+   * (then `path` is only for display, decoded as Node decodes such paths);
+   * map.fromDescriptor() opens these bytes.
+   */
+  pathBytes?: string;
   /** The mapping's first byte in the file, as a decimal string. */
   offset: string;
   length: number;
@@ -38,6 +44,7 @@ export interface MappingDescriptor {
 export const DESCRIPTOR_KIND = 'kmmap.mapping/1';
 
 const DECIMAL = /^(0|[1-9]\d{0,19})$/;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /** Checks that `value` has the shape of a MappingDescriptor. */
 export function validateDescriptor(value: unknown): MappingDescriptor {
@@ -50,6 +57,7 @@ export function validateDescriptor(value: unknown): MappingDescriptor {
     if (!ok) throw invalidArgValue(`descriptor.${name}`, d[name], 'is not what mapping.descriptor() makes');
   };
   expect('path', typeof d.path === 'string' && d.path.length > 0);
+  if (d.pathBytes !== undefined) expect('pathBytes', typeof d.pathBytes === 'string' && BASE64.test(d.pathBytes) && d.pathBytes.length > 0);
   for (const name of ['offset', 'dev', 'ino']) expect(name, typeof d[name] === 'string' && DECIMAL.test(d[name] as string));
   expect('length', Number.isSafeInteger(d.length) && (d.length as number) >= 1);
   expect('access', d.access === 'r' || d.access === 'rw' || d.access === 'copy');

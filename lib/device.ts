@@ -1,7 +1,8 @@
 // /dev/kmmap: the module's multi-page buffer, shared by every open, with a
 // choice of four ways (five with fault-around) to map it.
 import * as fs from 'node:fs';
-import { codedError, invalidArgType, invalidArgValue, outOfRange, withContext } from './errors';
+import { types } from 'node:util';
+import { codedError, invalidArgType, invalidArgValue, invalidThis, outOfRange, withContext } from './errors';
 import { native } from './binding';
 import { addressOf, map, Mapping, PAGE_SIZE } from './mapping';
 import {
@@ -21,7 +22,7 @@ import {
   type Backing,
   type MappingMethod,
 } from './uapi';
-import { validateInteger, validateUint64 } from './validate';
+import { validateFd, validateInteger, validateObject, validateUint64 } from './validate';
 
 /** What KMMAP_IOC_INFO reports. */
 export interface DeviceInfo {
@@ -99,6 +100,9 @@ export class KmmapDevice implements Disposable {
 
   /** @internal Use KmmapDevice.open(). */
   constructor(fd: number, path: string, access: 'r' | 'rw') {
+    validateFd('fd', fd);
+    if (typeof path !== 'string') throw invalidArgType('path', 'of type string', path);
+    if (access !== 'r' && access !== 'rw') throw invalidArgValue('access', access, "must be one of: 'r', 'rw'");
     this.#fd = fd;
     this.#path = path;
     this.#access = access;
@@ -106,7 +110,7 @@ export class KmmapDevice implements Disposable {
 
   /** Opens the device (default /dev/kmmap). */
   static open(options: DeviceOpenOptions = {}): KmmapDevice {
-    if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'of type object', options);
+    validateObject('options', options);
     const path = options.path ?? KMMAP_DEVICE_PATH;
     if (typeof path !== 'string') throw invalidArgType('options.path', 'of type string', path);
     const access = options.access ?? 'rw';
@@ -115,7 +119,10 @@ export class KmmapDevice implements Disposable {
 
     let fd: number;
     try {
-      fd = fs.openSync(path, access === 'rw' ? 'r+' : 'r');
+      // O_NONBLOCK: a path that leads to a FIFO (or a tty) must not block open(2) forever;
+      // the module ignores the flag. O_NOCTTY: a tty never becomes the controlling terminal.
+      const { O_RDWR, O_RDONLY, O_NONBLOCK, O_NOCTTY } = fs.constants;
+      fd = fs.openSync(path, (access === 'rw' ? O_RDWR : O_RDONLY) | O_NONBLOCK | O_NOCTTY);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       if (e.code === 'ENOENT' && path === KMMAP_DEVICE_PATH) {
@@ -140,37 +147,42 @@ export class KmmapDevice implements Disposable {
 
   /** The path it was opened from. */
   get path(): string {
+    KmmapDevice.#brand(this);
     return this.#path;
   }
 
   /** The open file descriptor; -1 after close(). */
   get fd(): number {
+    KmmapDevice.#brand(this);
     return this.#fd;
   }
 
   get closed(): boolean {
+    KmmapDevice.#brand(this);
     return this.#fd < 0;
   }
 
   /** Bytes in the buffer. */
   get size(): number {
-    this.#checkOpen();
+    KmmapDevice.#checkOpen(this);
     return this.#size;
   }
 
   /** Pages in the buffer. */
   get pages(): number {
+    KmmapDevice.#brand(this);
     return this.size / PAGE_SIZE;
   }
 
   /** How the buffer was allocated. */
   get backing(): Backing {
-    this.#checkOpen();
+    KmmapDevice.#checkOpen(this);
     return this.#backing;
   }
 
   /** The buffer's geometry, this file's method and the live mapping count. */
   info(): DeviceInfo {
+    KmmapDevice.#brand(this);
     const out = Buffer.alloc(KMMAP_INFO.size);
     this.#ioctl(KMMAP_IOC_INFO, out);
     const o = KMMAP_INFO.offsets;
@@ -188,10 +200,12 @@ export class KmmapDevice implements Disposable {
 
   /** The method this open file's next map() uses. Existing mappings keep theirs. */
   get method(): MappingMethod {
+    KmmapDevice.#brand(this);
     return this.info().method;
   }
 
   set method(name: MappingMethod) {
+    KmmapDevice.#brand(this);
     validateMethod('method', name);
     const arg = Buffer.alloc(4);
     arg.writeUInt32LE(MAPPING_METHODS.indexOf(name));
@@ -204,6 +218,7 @@ export class KmmapDevice implements Disposable {
    * Needs CAP_SYS_ADMIN, like PFNs in pagemap.
    */
   pfns(first = 0, count?: number): BigUint64Array {
+    KmmapDevice.#brand(this);
     const pages = this.pages;
     validateInteger('first', first, 0, pages);
     const n = count ?? pages - first;
@@ -225,6 +240,7 @@ export class KmmapDevice implements Disposable {
    * `o % patternLength`, so fills of adjacent ranges line up.
    */
   fill(pattern: number | bigint | Uint8Array, options: FillOptions = {}): void {
+    KmmapDevice.#brand(this);
     const { offset, length } = this.#range(options);
     const addOffset = options.addOffset ?? false;
     if (typeof addOffset !== 'boolean') throw invalidArgType('options.addOffset', 'of type boolean', addOffset);
@@ -245,6 +261,7 @@ export class KmmapDevice implements Disposable {
 
   /** CRC-32 of a range of the buffer computed by the kernel: equal to zlib.crc32() of the same bytes. */
   checksum(options: DeviceRange = {}): number {
+    KmmapDevice.#brand(this);
     const { offset, length } = this.#range(options);
     const arg = Buffer.alloc(KMMAP_CHECKSUM.size);
     arg.writeBigUInt64LE(BigInt(offset), KMMAP_CHECKSUM.offsets.offset);
@@ -262,11 +279,14 @@ export class KmmapDevice implements Disposable {
    * EINVAL for a range that runs past it.
    */
   map(options: DeviceMapOptions = {}): Mapping {
-    this.#checkOpen();
-    if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'of type object', options);
-    const offset = Number(validateUint64('options.offset', options.offset ?? 0, BigInt(Number.MAX_SAFE_INTEGER)));
-    const length = options.length ?? (offset < this.#size ? this.#size - offset : PAGE_SIZE);
-    const access = options.access ?? this.#access;
+    KmmapDevice.#checkOpen(this);
+    validateObject('options', options);
+    const given = { offset: options.offset, length: options.length, access: options.access };
+    // Reading the options ran their getters, which may have closed the device.
+    KmmapDevice.#checkOpen(this);
+    const offset = Number(validateUint64('options.offset', given.offset ?? 0, BigInt(Number.MAX_SAFE_INTEGER)));
+    const length = given.length ?? (offset < this.#size ? this.#size - offset : PAGE_SIZE);
+    const access = given.access ?? this.#access;
     try {
       return map(this.#fd, { offset, length, access });
     } catch (err) {
@@ -284,6 +304,7 @@ export class KmmapDevice implements Disposable {
 
   /** Closes the file. Mappings already made stay valid until they are closed. */
   close(): void {
+    KmmapDevice.#brand(this);
     if (this.#fd < 0) return;
     const fd = this.#fd;
     this.#fd = -1;
@@ -291,25 +312,34 @@ export class KmmapDevice implements Disposable {
   }
 
   [Symbol.dispose](): void {
+    KmmapDevice.#brand(this);
     this.close();
   }
 
-  #checkOpen(): void {
-    if (this.#fd < 0) throw codedError('ERR_KMMAP_CLOSED', `${this.#path} was closed: open it again with KmmapDevice.open()`);
+  /** Throws ERR_INVALID_THIS unless `self` is a KmmapDevice that open() made. */
+  static #brand(self: unknown): asserts self is KmmapDevice {
+    if (typeof self !== 'object' || self === null || !(#fd in self)) throw invalidThis('KmmapDevice');
+  }
+
+  static #checkOpen(self: unknown): asserts self is KmmapDevice {
+    KmmapDevice.#brand(self);
+    if (self.#fd < 0) throw codedError('ERR_KMMAP_CLOSED', `${self.#path} was closed: open it again with KmmapDevice.open()`);
   }
 
   #range(options: DeviceRange): { offset: number; length: number } {
-    if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'of type object', options);
+    validateObject('options', options);
+    const given = { offset: options.offset, length: options.length };
+    // After the getters above, which may have closed the device.
     const size = this.size;
-    const offset = options.offset ?? 0;
+    const offset = given.offset ?? 0;
     validateInteger('options.offset', offset, 0, size);
-    const length = options.length ?? size - offset;
+    const length = given.length ?? size - offset;
     validateInteger('options.length', length, 0, size - offset);
     return { offset, length };
   }
 
   #ioctl(request: number, arg: Uint8Array, hint?: (code: string) => string | undefined): void {
-    this.#checkOpen();
+    KmmapDevice.#checkOpen(this);
     try {
       native.ioctl(this.#fd, request, arg);
     } catch (err) {
@@ -343,7 +373,7 @@ function encodePattern(pattern: unknown, addOffset: boolean): { value: bigint; b
     if (pattern < 0n || pattern >= 1n << 64n) throw outOfRange('pattern', '>= 0 and < 2^64', pattern);
     return { value: pattern, bytes: 8 };
   }
-  if (pattern instanceof Uint8Array) {
+  if (types.isUint8Array(pattern)) {
     if (pattern.length < 1 || pattern.length > 8) throw outOfRange('pattern.length', '>= 1 and <= 8', pattern.length);
     if (addOffset && pattern.length !== 8) throw outOfRange('pattern.length', '8 with addOffset', pattern.length);
     let value = 0n;

@@ -1,11 +1,12 @@
 // SIGBUS prevention: what stat (or the block layer) knows about a file's
-// size, and the refusal to map pages wholly past its end. Touching such a
-// page raises SIGBUS, which kills the process; nothing in JavaScript can
-// catch it, so kmmap refuses before mmap.
+// size, and the refusal to map past its end. Touching a page wholly past
+// the end raises SIGBUS, which kills the process (nothing in JavaScript can
+// catch it); bytes past the end in the last page read as zeros and lose
+// what is written there. kmmap refuses both before mmap.
 import * as fs from 'node:fs';
 import { native } from './binding';
 import { codedError, outOfRange, systemError, withContext } from './errors';
-import { PAGE_SIZE } from './page';
+import { type RawPath } from './paths';
 
 /** dev and inode: which file a path or fd is, so a stale path is never mapped by mistake. */
 export interface FileIdentity {
@@ -23,6 +24,8 @@ export interface FileFacts {
   identity: FileIdentity;
   kind: 'regular' | 'block' | 'unsized';
   size: bigint;
+  /** 'zero' for /dev/zero (character device 1:5), whose shared mappings are shmem of the mapped size. */
+  device?: 'zero';
 }
 
 /**
@@ -39,11 +42,22 @@ const PSEUDO_FILESYSTEMS = new Set([
 ]);
 
 /** Whether the file at `path` (e.g. /proc/self/fd/<n>) is on a pseudo filesystem. */
-export function onPseudoFilesystem(path: string): boolean {
+export function onPseudoFilesystem(path: RawPath): boolean {
   try {
     return PSEUDO_FILESYSTEMS.has(Number(fs.statfsSync(path).type));
   } catch {
     return false; // no /proc, or gone: then no size to trust or distrust either
+  }
+}
+
+const HUGETLBFS_MAGIC = 0x958458f6;
+
+/** Whether the open file is on hugetlbfs, where MAP_NORESERVE leaves pages to chance. */
+export function onHugetlbfs(fd: number): boolean {
+  try {
+    return Number(fs.statfsSync(`/proc/self/fd/${fd}`).type) === HUGETLBFS_MAGIC;
+  } catch {
+    return false;
   }
 }
 
@@ -56,9 +70,10 @@ function blockDeviceSize(fd: number): bigint {
   return out[0]!;
 }
 
-function blockDeviceSizeOf(path: string | undefined, fd: number | undefined): bigint | undefined {
+function blockDeviceSizeOf(path: RawPath | undefined, fd: number | undefined): bigint | undefined {
   if (fd !== undefined) return blockDeviceSize(fd);
-  const opened = fs.openSync(path!, 'r');
+  // Non-blocking: the path was a block device a moment ago, but may not be now.
+  const opened = fs.openSync(path!, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY);
   try {
     return blockDeviceSize(opened);
   } finally {
@@ -71,7 +86,9 @@ export function identityOf(stat: fs.BigIntStats): FileIdentity {
   return { dev: stat.dev, ino: stat.ino };
 }
 
-const { S_IFMT, S_IFDIR, S_IFBLK, S_IFREG } = fs.constants;
+const { S_IFMT, S_IFDIR, S_IFBLK, S_IFREG, S_IFCHR, S_IFIFO } = fs.constants;
+/** /dev/zero's device number (major 1, minor 5) as st_rdev holds it. */
+const DEV_ZERO = 0x105n;
 // Reused by every fileFacts() call: map() is on hot paths.
 const statOut = new BigUint64Array(4);
 
@@ -86,14 +103,19 @@ export function fileFacts(fd: number, path: string | undefined): FileFacts {
   if (type === S_IFDIR) {
     throw systemError('EISDIR', 21, 'mmap', 'illegal operation on a directory', path, 'Map a file or device, not a directory');
   }
+  if (type === S_IFIFO) {
+    throw systemError('ENODEV', 19, 'mmap', 'no such device', path,
+      'A FIFO (named pipe) is a stream with no memory to map: read it with fs, or map a file or device');
+  }
   const identity = { dev: statOut[2]!, ino: statOut[3]! };
   if (type === S_IFBLK) return { identity, kind: 'block', size: blockDeviceSize(fd) };
   if (type === S_IFREG) return { identity, kind: 'regular', size: statOut[1]! };
+  if (type === S_IFCHR && fs.fstatSync(fd, { bigint: true }).rdev === DEV_ZERO) return { identity, kind: 'unsized', size: 0n, device: 'zero' };
   return { identity, kind: 'unsized', size: 0n };
 }
 
 /** The current size of the file at `path` or `fd`, if it is still the same file; else undefined. */
-export function currentSize(identity: FileIdentity, path: string | undefined, fd: number | undefined): bigint | undefined {
+export function currentSize(identity: FileIdentity, path: RawPath | undefined, fd: number | undefined): bigint | undefined {
   for (const open of [
     () => (path !== undefined ? fs.statSync(path, { bigint: true }) : undefined),
     () => (fd !== undefined ? fs.fstatSync(fd, { bigint: true }) : undefined),
@@ -141,15 +163,19 @@ export function mapLength(facts: FileFacts, fd: number, offset: bigint, length: 
 }
 
 function withinFile(size: bigint, offset: bigint, length: number): boolean {
-  const lastByte = offset + BigInt(length) - 1n;
-  return lastByte - (lastByte % BigInt(PAGE_SIZE)) < size;
+  return offset + BigInt(length) <= size;
 }
 
-/** Throws ERR_KMMAP_BEYOND_END if [offset, offset + length) has a page wholly past `size`. */
+/**
+ * Throws ERR_KMMAP_BEYOND_END if [offset, offset + length) reaches past
+ * `size`: a page wholly past it raises SIGBUS when touched, and the bytes
+ * past it in the last page look like the file's but are not (they read as
+ * zeros and what is written there never reaches the file).
+ */
 export function checkWithinFile(size: bigint, offset: bigint, length: number, path: string | undefined, fix: string): void {
   if (withinFile(size, offset, length)) return;
   throw codedError('ERR_KMMAP_BEYOND_END',
     `Mapping ${length} bytes at offset ${offset} reaches past the end of ${path ?? 'the file'} ` +
-    `(${size} bytes), and touching those pages would raise SIGBUS: grow the file first ` +
-    `(fs.ftruncateSync), ${fix}`);
+    `(${size} bytes): bytes past the end are not the file's (writes to them are lost) and touching a page wholly past it ` +
+    `would raise SIGBUS. Grow the file first (fs.ftruncateSync), ${fix}`);
 }

@@ -43,12 +43,17 @@ function sameLine(bytes: Uint8Array, a: number, b: number): boolean {
 
 /**
  * Yields `hexdump -C` output for `bytes`, a line at a time, ending with the
- * offset one past the last byte (nothing at all for no bytes, as hexdump).
+ * offset one past the last byte. No bytes: only that offset, or nothing at
+ * all at offset 0, as hexdump prints an empty file, or an offset at or past
+ * the end of a file.
  */
 export function* hexdumpLines(bytes: Uint8Array, options: HexdumpOptions = {}): Generator<string> {
   const base = options.base ?? 0;
   const squeeze = options.squeeze ?? true;
-  if (bytes.length === 0) return;
+  if (bytes.length === 0) {
+    if (base > 0) yield `${offsetText(base)}\n`;
+    return;
+  }
   let starred = false;
   for (let from = 0; from < bytes.length; from += 16) {
     const full = from + 16 <= bytes.length;

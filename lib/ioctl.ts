@@ -3,16 +3,22 @@
 // The numbers mirror kernel/uapi/linux/kmmap.h.
 import { native } from './binding';
 import { invalidArgType, withContext } from './errors';
-import { validateFd, validateInteger } from './validate';
+import { isPlainUint8Array, validateFd, validateInteger, validateOptionalFunction } from './validate';
 
 const IOC_NONE = 0;
 const IOC_WRITE = 1;
 const IOC_READ = 2;
 
-function ioc(dir: number, type: number, nr: number, size: number): number {
-  return ((dir << 30) | (size << 16) | (type << 8) | nr) >>> 0;
+const IOC_SIZE_MAX = (1 << 14) - 1;
+
+function ioc(dir: number, type: unknown, nr: unknown, size: unknown): number {
+  const t = validateInteger('type', type, 0, 255);
+  const n = validateInteger('nr', nr, 0, 255);
+  const bytes = validateInteger('size', size, 0, IOC_SIZE_MAX);
+  return ((dir << 30) | (bytes << 16) | (t << 8) | n) >>> 0;
 }
 
+/** The kernel's _IO, _IOR, _IOW and _IOWR: `type` and `nr` 0-255, `size` in bytes (below 2^14). */
 export const ioctlNumbers = {
   io: (type: number, nr: number) => ioc(IOC_NONE, type, nr, 0),
   ior: (type: number, nr: number, size: number) => ioc(IOC_READ, type, nr, size),
@@ -33,7 +39,8 @@ export const LKMC_MMAP_IOC_PHYS_ADDR = ioctlNumbers.ior(KMMAP_IOC_MAGIC, 0x01, 8
 export function ioctl(fd: number, request: number, arg: Uint8Array | null = null, hint?: (code: string) => string | undefined): number {
   validateFd('fd', fd);
   validateInteger('request', request, 0, 0xffffffff);
-  if (arg !== null && !(arg instanceof Uint8Array)) throw invalidArgType('arg', 'a Uint8Array or null', arg);
+  if (arg !== null && !isPlainUint8Array(arg)) throw invalidArgType('arg', 'a Uint8Array (not over a SharedArrayBuffer) or null', arg);
+  validateOptionalFunction('hint', hint);
   try {
     return native.ioctl(fd, request, arg);
   } catch (err) {

@@ -4,7 +4,9 @@
 import * as fs from 'node:fs';
 import { invalidArgType, outOfRange } from './errors';
 import { openProcFile, readEntries } from './procfs';
-import { validateInteger, validateUint64 } from './validate';
+import { validateBigInt, validateInteger, validateIterable, validateUint64 } from './validate';
+
+const U64_MAX = (1n << 64n) - 1n;
 
 /** One KPF_* flag: its bit, its name and its letter as tools/mm/page-types.c prints them. */
 export interface PageFlag {
@@ -68,6 +70,7 @@ const BY_NAME = new Map(PAGE_FLAGS.map((f) => [f.name, f]));
 export function mask(...names: string[]): bigint {
   let result = 0n;
   for (const name of names) {
+    if (typeof name !== 'string') throw invalidArgType('name', 'of type string', name);
     const found = BY_NAME.get(name);
     if (!found) throw outOfRange('name', `one of ${[...BY_NAME.keys()].join(', ')}`, name);
     result |= 1n << BigInt(found.bit);
@@ -77,6 +80,7 @@ export function mask(...names: string[]): bigint {
 
 /** Names of the set flags, in bit order; a bit no flag names shows as 'bitN'. */
 export function names(flags: bigint): string[] {
+  validateBigInt('flags', flags, U64_MAX);
   const result: string[] = [];
   for (let i = 0; i < 64; i++) {
     if (((flags >> BigInt(i)) & 1n) === 0n) continue;
@@ -87,6 +91,7 @@ export function names(flags: bigint): string[] {
 
 /** page-types' symbolic form: one letter per flag, '_' where clear. */
 export function symbolic(flags: bigint): string {
+  validateBigInt('flags', flags, U64_MAX);
   return PAGE_FLAGS.map((f) => (((flags >> BigInt(f.bit)) & 1n) === 1n ? f.letter : '_')).join('');
 }
 
@@ -138,10 +143,11 @@ export interface PageFrame {
  * say): runs of consecutive PFNs are read with one pread each. The result
  * follows the order of `pfns`.
  */
-export function lookup(pfns: readonly bigint[]): PageFrame[] {
+export function lookup(pfns: readonly (bigint | number)[]): PageFrame[] {
   if (!Array.isArray(pfns)) throw invalidArgType('pfns', 'an array of bigint', pfns);
-  pfns.forEach((pfn, i) => validateUint64(`pfns[${i}]`, pfn, MAX_PFN));
-  const sorted = [...new Set(pfns)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  // As bigints from here on: a number PFN is as good, but must not meet bigint arithmetic.
+  const wanted = Array.from(pfns, (pfn, i) => validateUint64(`pfns[${i}]`, pfn, MAX_PFN));
+  const sorted = [...new Set(wanted)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const found = new Map<bigint, PageFrame>();
   for (let i = 0; i < sorted.length;) {
     let j = i + 1;
@@ -155,7 +161,7 @@ export function lookup(pfns: readonly bigint[]): PageFrame[] {
     }
     i = j;
   }
-  return pfns.map((pfn) => found.get(pfn)!);
+  return wanted.map((pfn) => found.get(pfn)!);
 }
 
 /** One line of a page-types-like summary: a combination of flags and how many pages have it. */
@@ -168,8 +174,13 @@ export interface FlagCombination {
 
 /** Counts pages by their exact combination of flags, most common first. */
 export function summarize(flags: Iterable<bigint>): FlagCombination[] {
+  validateIterable('flags', flags, 'an iterable of bigint (an array or a BigUint64Array)');
   const counts = new Map<bigint, number>();
-  for (const value of flags) counts.set(value, (counts.get(value) ?? 0) + 1);
+  let i = 0;
+  for (const value of flags) {
+    validateBigInt(`flags[${i++}]`, value, U64_MAX);
+    counts.set(value, (counts.get(value) ?? 0) + 1);
+  }
   return [...counts]
     .map(([value, pages]) => ({ flags: value, names: names(value), symbolic: symbolic(value), pages }))
     .sort((a, b) => b.pages - a.pages || (a.flags < b.flags ? -1 : 1));

@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import { constants as bufferConstants } from 'node:buffer';
 import { invalidArgType, invalidArgValue } from './errors';
-import { validateBoolean, validateInteger, validateUint64 } from './validate';
+import { validateBoolean, validateInteger, validateObject, validateUint64 } from './validate';
 
 /**
  * How a mapping may be used:
@@ -28,7 +28,12 @@ export interface MemoryOptions {
    * Default false.
    */
   locked?: boolean;
-  /** Reserve no swap space for the mapping (`MAP_NORESERVE`). Default false. */
+  /**
+   * Reserve no swap space for the mapping (`MAP_NORESERVE`). Default false.
+   * Not with huge pages (`hugetlb`, or a file on hugetlbfs): there it would
+   * reserve no huge pages either, and touching a page when none is free
+   * raises SIGBUS, so kmmap refuses it (ERR_INVALID_ARG_VALUE).
+   */
   noreserve?: boolean;
   /**
    * Back the mapping with huge pages (`MAP_HUGETLB`): `true` for the
@@ -60,7 +65,9 @@ export interface MapOptions extends MemoryOptions {
   /**
    * Allow a mapping of a regular file or block device to reach past its
    * end. Touching a page wholly past the end raises SIGBUS, which kills the
-   * process; kmmap refuses such a mapping unless this is true.
+   * process, and the bytes past the end in the last page read as zeros and
+   * keep nothing written there; kmmap refuses such a mapping (ERR_KMMAP_BEYOND_END)
+   * unless this is true.
    */
   allowBeyondEnd?: boolean;
   /**
@@ -123,7 +130,7 @@ export interface FileSettings extends MemorySettings {
 
 /** Throws ERR_INVALID_ARG_TYPE unless `value` is a non-null object. */
 export function validateOptionsObject(name: string, value: unknown): void {
-  if (typeof value !== 'object' || value === null) throw invalidArgType(name, 'of type object', value);
+  validateObject(name, value);
 }
 
 const UNIT: Record<string, number> = { KB: 1 << 10, MB: 1 << 20, GB: 1 << 30 };
@@ -161,13 +168,20 @@ function parseHugetlb(value: unknown): { size: number; explicit: boolean } {
 /** Checks the options every kind of mapping takes. */
 export function memorySettings(options: MemoryOptions): MemorySettings {
   const huge = parseHugetlb(options.hugetlb);
-  return {
+  const settings = {
     populate: validateBoolean('options.populate', options.populate),
     locked: validateBoolean('options.locked', options.locked),
     noreserve: validateBoolean('options.noreserve', options.noreserve),
     hugePageSize: huge.size,
     hugePageSizeExplicit: huge.explicit,
   };
+  if (settings.noreserve && huge.size !== 0) {
+    // The kernel then takes a huge page at first touch, and raises SIGBUS when none is free.
+    throw invalidArgValue('options.noreserve', true,
+      'cannot go with options.hugetlb: with no huge pages reserved, touching a page when none is free raises SIGBUS, ' +
+      'which kills the process. Drop options.noreserve: then mmap reserves the pages, or fails with ENOMEM');
+  }
+  return settings;
 }
 
 /** Checks map()'s options. */

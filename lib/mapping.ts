@@ -3,21 +3,23 @@
 // with the mmap family (msync, madvise, mlock2, mprotect, mincore, mremap)
 // as methods.
 import * as fs from 'node:fs';
-import * as nodePath from 'node:path';
 import { constants as bufferConstants } from 'node:buffer';
-import { fileURLToPath } from 'node:url';
 import { native } from './binding';
 import { type MappingDescriptor, DESCRIPTOR_KIND, validateDescriptor } from './descriptor';
-import { codedError, invalidArgType, invalidArgValue, outOfRange, type SystemError, withContext } from './errors';
 import {
-  checkWithinFile, currentSize, type FileFacts, type FileIdentity, fileFacts, identityOf, mapLength, onPseudoFilesystem,
+  codedError, illegalConstructor, invalidArgType, invalidArgValue, invalidThis, outOfRange, type SystemError, withContext,
+} from './errors';
+import {
+  checkWithinFile, currentSize, type FileFacts, type FileIdentity, fileFacts, identityOf, mapLength, onHugetlbfs, onPseudoFilesystem,
 } from './file-bounds';
+import { lockFailureHint } from './memlock';
 import {
   type Access, type AnonymousOptions, anonymousMapFlags, anonymousSettings, type FileSettings, fileMapFlags,
   fileSettings, fitsInBuffer, type MapOptions, memfdFlags, type MemorySettings, protFor, validateOptionsObject,
 } from './map-options';
 import { PAGE_SIZE } from './page';
-import { validateBoolean, validateFd, validateInteger } from './validate';
+import { absolute, linkTarget, openForMapping, pathText, type RawPath, rawPathOf } from './paths';
+import { validateBoolean, validateFd, validateInteger, validateMemory } from './validate';
 
 export { PAGE_SIZE } from './page';
 export type { Access, AnonymousOptions, HugePageSize, MapOptions, MemoryOptions } from './map-options';
@@ -97,8 +99,11 @@ const MLOCK_ONFAULT = 1;
 interface Source {
   /** How errors name the file: the path as given, or undefined (then the fd is named). */
   displayPath: string | undefined;
-  /** A path that opens the same file, if known (absolute); for an fd mapping, found from the fd when needed. */
-  path: string | undefined;
+  /**
+   * A path that opens the same file, if known (absolute); for an fd mapping,
+   * found from the fd when needed. A Buffer when it is not valid UTF-8.
+   */
+  path: RawPath | undefined;
   /** The caller's fd for an fd mapping, or the memfd the mapping owns. */
   fd: number | undefined;
   /** Undefined for private anonymous memory, which no one else can map. */
@@ -108,6 +113,12 @@ interface Source {
   /** What the file's size means (FileFacts): growing past the end of a sized file is refused. */
   kind: FileFacts['kind'];
   ownsMemfd: boolean;
+  /**
+   * Bytes from the base past which the memory has no backing however the
+   * file changes (a shared /dev/zero mapping's memory keeps its first size):
+   * resize() may not grow past it. Undefined: no such limit.
+   */
+  backedBytes?: number;
 }
 
 type Settings = MemorySettings & { sync: boolean; allowBeyondEnd: boolean };
@@ -140,6 +151,8 @@ export class Mapping implements Disposable {
 
   /** @internal Use map(), map.anonymous() or map.fromDescriptor(). */
   constructor(init: MappingInit) {
+    if (!constructing) throw illegalConstructor('Mapping', 'map(), map.anonymous() and map.fromDescriptor()');
+    constructing = false;
     this.#handle = init.handle;
     this.#delta = init.delta;
     this.#length = init.length;
@@ -168,6 +181,7 @@ export class Mapping implements Disposable {
    * Buffer: this throws ERR_KMMAP_TOO_LARGE_FOR_BUFFER, use view().
    */
   get buffer(): Buffer {
+    Mapping.#brand(this);
     if (this.#buffer !== undefined) return this.#buffer;
     if (this.#closed) return Buffer.alloc(0);
     throw codedError('ERR_KMMAP_TOO_LARGE_FOR_BUFFER',
@@ -177,36 +191,43 @@ export class Mapping implements Disposable {
 
   /** Virtual address of the mapping's first byte (the requested offset's byte). */
   get address(): bigint {
+    Mapping.#brand(this);
     return this.#base + BigInt(this.#delta);
   }
 
   /** Virtual address of the page-aligned start of what is mapped (`address` rounded down). */
   get baseAddress(): bigint {
+    Mapping.#brand(this);
     return this.#base;
   }
 
   /** Mapped length in bytes, as requested; 0 once closed. */
   get length(): number {
+    Mapping.#brand(this);
     return this.#closed ? 0 : this.#length;
   }
 
   /** The file offset of the first byte (0 for anonymous memory). */
   get offset(): bigint {
+    Mapping.#brand(this);
     return this.#source.offset;
   }
 
   /** The access the mapping was made with (protect() does not change it). */
   get access(): Access {
+    Mapping.#brand(this);
     return this.#access;
   }
 
   /** The memfd behind a shared anonymous mapping, for child processes (owned: close() closes it); otherwise undefined. */
   get memfd(): number | undefined {
+    Mapping.#brand(this);
     return this.#source.ownsMemfd && !this.#closed ? this.#source.fd : undefined;
   }
 
   /** Whether close() was called. */
   get closed(): boolean {
+    Mapping.#brand(this);
     return this.#closed;
   }
 
@@ -216,7 +237,7 @@ export class Mapping implements Disposable {
    * `buffer.constants.MAX_LENGTH`. Views are detached by close() and resize().
    */
   view(offset = 0, length?: number): Buffer {
-    this.#live('view');
+    Mapping.#live(this, 'view');
     validateInteger('offset', offset, 0, this.#length);
     const rest = this.#length - offset;
     if (length === undefined) {
@@ -237,11 +258,12 @@ export class Mapping implements Disposable {
    * `async`. Without a range, the whole mapping.
    */
   sync(range?: MappingRange, options: SyncOptions = {}): void {
-    this.#live('sync');
-    const pages = this.#pages(range, this.#granule);
+    Mapping.#live(this, 'sync');
+    const where = readRange(range);
     validateOptionsObject('options', options);
     const async = validateBoolean('options.async', options.async);
     const invalidate = validateBoolean('options.invalidate', options.invalidate);
+    const pages = this.#pages('sync', where, this.#granule);
     const flags = (async ? MS_ASYNC : MS_SYNC) | (invalidate ? MS_INVALIDATE : 0);
     this.#call('msync', () => native.msync(this.#handle, pages.offset, pages.length, flags));
   }
@@ -253,28 +275,29 @@ export class Mapping implements Disposable {
    * comes back for advice it lacks or that cannot apply to this mapping.
    */
   advise(advice: Advice, range?: MappingRange): void {
-    this.#live('advise');
+    Mapping.#live(this, 'advise');
     if (typeof advice !== 'string' || !Object.hasOwn(ADVICE, advice)) {
       throw invalidArgValue('advice', advice, `must be one of: ${Object.keys(ADVICE).map((name) => `'${name}'`).join(', ')}`);
     }
-    const pages = this.#pages(range, this.#granule);
+    const pages = this.#pages('advise', readRange(range), this.#granule);
     this.#call('madvise', () => native.madvise(this.#handle, pages.offset, pages.length, ADVICE[advice]),
       (code) => (code === 'EINVAL' ? `This kernel or this kind of mapping does not take advice '${advice}'` : undefined));
   }
 
   /** Locks the pages in RAM (`mlock2`); with `onFault`, each page as it is first touched. */
   lock(options: LockOptions = {}, range?: MappingRange): void {
-    this.#live('lock');
+    Mapping.#live(this, 'lock');
     validateOptionsObject('options', options);
     const flags = validateBoolean('options.onFault', options.onFault) ? MLOCK_ONFAULT : 0;
-    const pages = this.#pages(range, this.#granule);
-    this.#call('mlock2', () => native.mlock(this.#handle, pages.offset, pages.length, flags));
+    const pages = this.#pages('lock', readRange(range), this.#granule);
+    this.#call('mlock2', () => native.mlock(this.#handle, pages.offset, pages.length, flags),
+      (code) => lockFailureHint(code, pages.length));
   }
 
   /** Unlocks pages locked by lock() or the `locked` option (`munlock`). */
   unlock(range?: MappingRange): void {
-    this.#live('unlock');
-    const pages = this.#pages(range, this.#granule);
+    Mapping.#live(this, 'unlock');
+    const pages = this.#pages('unlock', readRange(range), this.#granule);
     this.#call('munlock', () => native.munlock(this.#handle, pages.offset, pages.length));
   }
 
@@ -286,11 +309,11 @@ export class Mapping implements Disposable {
    * read-only fails with the kernel's EACCES.
    */
   protect(access: Protection, range?: MappingRange): void {
-    this.#live('protect');
+    Mapping.#live(this, 'protect');
     if (access !== 'none' && access !== 'r' && access !== 'rw') {
       throw invalidArgValue('access', access, "must be one of: 'none', 'r', 'rw'");
     }
-    const pages = this.#pages(range, this.#granule);
+    const pages = this.#pages('protect', readRange(range), this.#granule);
     this.#call('mprotect', () => native.mprotect(this.#handle, pages.offset, pages.length, protFor(access)));
   }
 
@@ -300,8 +323,8 @@ export class Mapping implements Disposable {
    * the page holding the range's first byte.
    */
   residency(range?: MappingRange): Uint8Array {
-    this.#live('residency');
-    const pages = this.#pages(range, PAGE_SIZE);
+    Mapping.#live(this, 'residency');
+    const pages = this.#pages('residency', readRange(range), PAGE_SIZE);
     return this.#call('mincore', () => native.mincore(this.#handle, pages.offset, pages.length));
   }
 
@@ -313,14 +336,20 @@ export class Mapping implements Disposable {
    * match; a file mapping may not grow past the file's end unless allowed.
    */
   resize(newLength: number, options: ResizeOptions = {}): Buffer | null {
-    this.#live('resize');
+    Mapping.#live(this, 'resize');
     const length = validateInteger('newLength', newLength, 1, Number.MAX_SAFE_INTEGER);
     validateOptionsObject('options', options);
-    const allowBeyondEnd = options.allowBeyondEnd === undefined
-      ? this.#settings.allowBeyondEnd
-      : validateBoolean('options.allowBeyondEnd', options.allowBeyondEnd);
+    const allowOption = options.allowBeyondEnd;
+    const allowBeyondEnd = allowOption === undefined ? this.#settings.allowBeyondEnd : validateBoolean('options.allowBeyondEnd', allowOption);
+    // The getter of options.allowBeyondEnd may have closed or resized the mapping.
+    Mapping.#live(this, 'resize');
     const source = this.#source;
     const mapped = roundUp(this.#delta + length, this.#granule);
+    if (source.backedBytes !== undefined && mapped > source.backedBytes) {
+      throw codedError('ERR_KMMAP_BEYOND_END',
+        `A shared mapping of ${source.displayPath ?? '/dev/zero'} keeps the size it was made with (${source.backedBytes - this.#delta} bytes), ` +
+        'and touching memory past it would raise SIGBUS: map /dev/zero again with the new length, or use map.anonymous() and resize that');
+    }
     if (source.kind !== 'unsized' && !allowBeyondEnd && length > this.#length && !this.#onPseudoFilesystem()) {
       const size = currentSize(source.identity!, source.path, source.fd);
       const fix = 'resize less, or pass { allowBeyondEnd: true }';
@@ -338,7 +367,7 @@ export class Mapping implements Disposable {
     this.#call('mremap', () => native.remap(this.#handle, mapped), (code) => {
       if (code === 'EFAULT') {
         return 'The driver does not let this mapping grow (VM_DONTEXPAND or VM_PFNMAP), or parts of it differ ' +
-          '(protect() or lock() on part of it: make them alike first)';
+          '(protect(), lock() or advise() on part of it split it: apply them to the whole mapping, or undo them, first)';
       }
       if (code === 'EINVAL') return 'The file or device does not let this mapping change size';
       return undefined;
@@ -357,16 +386,18 @@ export class Mapping implements Disposable {
    * can no longer be found (renamed, deleted and its fd closed).
    */
   descriptor(): MappingDescriptor {
-    this.#live('descriptor');
+    Mapping.#live(this, 'descriptor');
     const source = this.#source;
     if (source.identity === undefined) {
       throw codedError('ERR_KMMAP_NOT_SHAREABLE',
         'Private anonymous memory belongs to this mapping alone: use map.anonymous(length, { shared: true }) for memory another thread can map');
     }
     const settings = this.#settings;
+    const path = this.#reopenablePath(source, source.identity);
     return {
       kind: DESCRIPTOR_KIND,
-      path: this.#reopenablePath(source, source.identity),
+      path: pathText(path),
+      ...(typeof path === 'string' ? {} : { pathBytes: path.toString('base64') }),
       offset: source.offset.toString(),
       length: this.#length,
       access: this.#access,
@@ -388,6 +419,7 @@ export class Mapping implements Disposable {
    * it again does nothing.
    */
   close(): void {
+    Mapping.#brand(this);
     if (this.#closed) return;
     try {
       native.unmap(this.#handle);
@@ -401,6 +433,7 @@ export class Mapping implements Disposable {
 
   /** close(), for `using`. */
   [Symbol.dispose](): void {
+    Mapping.#brand(this);
     this.close();
   }
 
@@ -408,18 +441,28 @@ export class Mapping implements Disposable {
     return this.#settings.hugePageSize || PAGE_SIZE;
   }
 
-  #live(method: string): void {
-    if (this.#closed) {
+  /** Throws ERR_INVALID_THIS unless `self` is a Mapping that map() made (not an object with its prototype). */
+  static #brand(self: unknown): asserts self is Mapping {
+    if (typeof self !== 'object' || self === null || !(#handle in self)) throw invalidThis('Mapping');
+  }
+
+  static #live(self: unknown, method: string): asserts self is Mapping {
+    Mapping.#brand(self);
+    if (self.#closed) {
       throw codedError('ERR_KMMAP_CLOSED', `Cannot call ${method}() on a closed mapping: map the file again`);
     }
   }
 
-  /** The range, checked against the mapping, widened to whole `granule`s, relative to the base. */
-  #pages(range: MappingRange | undefined, granule: number): { offset: number; length: number } {
+  /**
+   * The range read by readRange(), checked against the mapping as it is
+   * now (reading the arguments ran their getters, which may have closed or
+   * resized it), widened to whole `granule`s, relative to the base.
+   */
+  #pages(method: string, range: RangeFields | undefined, granule: number): { offset: number; length: number } {
+    Mapping.#live(this, method);
     let offset = 0;
     let length = this.#length;
     if (range !== undefined) {
-      validateOptionsObject('range', range);
       if (range.offset !== undefined) offset = validateInteger('range.offset', range.offset, 0, this.#length - 1);
       length = range.length === undefined
         ? this.#length - offset
@@ -435,13 +478,13 @@ export class Mapping implements Disposable {
       return fn();
     } catch (err) {
       const source = this.#source;
-      const target = { path: source.displayPath ?? this.#path(), fd: source.ownsMemfd ? undefined : source.fd };
+      const target = { path: source.displayPath ?? pathText(this.#path()), fd: source.ownsMemfd ? undefined : source.fd };
       throw withContext(err, target, (code) => hint?.(code) ?? memoryHint(syscall, code, this.#access));
     }
   }
 
   /** The mapped file's path: as mapped, or (fd mappings) where the fd leads while it is open. */
-  #path(): string | undefined {
+  #path(): RawPath | undefined {
     const source = this.#source;
     if (source.path !== undefined || source.fd === undefined || source.identity === undefined) return source.path;
     const target = linkTarget(source.fd);
@@ -463,7 +506,7 @@ export class Mapping implements Disposable {
     return source.kind === 'unsized';
   }
 
-  #reopenablePath(source: Source, identity: FileIdentity): string {
+  #reopenablePath(source: Source, identity: FileIdentity): RawPath {
     const matches = (stat: () => fs.BigIntStats) => {
       try {
         const s = stat();
@@ -487,14 +530,36 @@ function roundUp(value: number, granule: number): number {
   return Math.ceil(value / granule) * granule;
 }
 
+/** A MappingRange's fields as read, once, before the mapping's state is looked at. */
+interface RangeFields {
+  offset: unknown;
+  length: unknown;
+}
+
+/** Reads a range argument's fields (running any getters) without judging them yet: Mapping#pages does. */
+function readRange(range: MappingRange | undefined): RangeFields | undefined {
+  if (range === undefined) return undefined;
+  validateOptionsObject('range', range);
+  return { offset: range.offset, length: range.length };
+}
+
+/** True only while newMapping() runs the constructor: `new Mapping()` elsewhere is refused. */
+let constructing = false;
+
+function newMapping(init: MappingInit): Mapping {
+  constructing = true;
+  try {
+    return new Mapping(init);
+  } finally {
+    constructing = false;
+  }
+}
+
 function memoryHint(syscall: string, code: string, access: Access): string | undefined {
   if (syscall === 'mprotect' && code === 'EACCES') {
     return access === 'r'
       ? "The file was opened read-only: map it with access 'rw' (or 'copy' for private writes) to make it writable"
       : 'The file does not allow this protection';
-  }
-  if ((syscall === 'mlock2' || syscall === 'mmap') && (code === 'ENOMEM' || code === 'EAGAIN' || code === 'EPERM')) {
-    return 'Locked memory is limited by RLIMIT_MEMLOCK (ulimit -l): raise it, or run with CAP_IPC_LOCK';
   }
   if (syscall === 'msync' && code === 'EBUSY') return 'invalidate cannot apply while pages are locked: unlock() first';
   if (syscall === 'msync' && code === 'ENOMEM') return 'Part of the range is not mapped';
@@ -506,17 +571,13 @@ function memoryHint(syscall: string, code: string, access: Access): string | und
 
 /** Virtual address of the first byte of a buffer, typed array, DataView or ArrayBuffer. */
 export function addressOf(buffer: ArrayBufferView | ArrayBuffer): bigint {
-  if (!ArrayBuffer.isView(buffer) && !(buffer instanceof ArrayBuffer)) {
-    throw invalidArgType('buffer', 'a Buffer, TypedArray, DataView or ArrayBuffer', buffer);
-  }
+  validateMemory('buffer', buffer);
   return native.addressOf(buffer);
 }
 
-function isPathLike(value: unknown): value is PathLike {
-  return typeof value === 'string' || Buffer.isBuffer(value) || value instanceof URL;
-}
-
-function mmapHint(code: string, settings: MemorySettings & { access: Access; sync?: boolean }, isPath: boolean): string | undefined {
+function mmapHint(
+  code: string, settings: MemorySettings & { access: Access; sync?: boolean }, isPath: boolean, huge = settings.hugePageSize !== 0,
+): string | undefined {
   switch (code) {
     case 'EACCES':
       return settings.access === 'rw'
@@ -535,8 +596,9 @@ function mmapHint(code: string, settings: MemorySettings & { access: Access; syn
         ? 'options.hugetlb needs anonymous memory or a file on hugetlbfs, and a huge page size this machine has'
         : 'The file or device rejected this length or offset';
     case 'ENOMEM':
-      return settings.hugePageSize !== 0
-        ? 'No free huge pages of this size: reserve some (/proc/sys/vm/nr_hugepages or the hugepages-*kB directories in /sys/kernel/mm/hugepages) or drop options.hugetlb'
+      return huge
+        ? 'No free huge pages of this size: reserve some (/proc/sys/vm/nr_hugepages or the hugepages-*kB directories in /sys/kernel/mm/hugepages)' +
+          (settings.hugePageSize !== 0 ? ' or drop options.hugetlb' : ' (the file is on hugetlbfs)')
         : 'Not enough address space or memory for this length';
     case 'EBADF':
       return 'The fd is not open';
@@ -558,19 +620,9 @@ function finish(mapping: Mapping, settings: MemorySettings): Mapping {
   return mapping;
 }
 
-/** Where the fd's file can be opened again by path, if anywhere (not a memfd or a deleted file). */
-function linkTarget(fd: number): string | undefined {
-  try {
-    const target = fs.readlinkSync(`/proc/self/fd/${fd}`);
-    return target.startsWith('/') && !target.endsWith(' (deleted)') ? target : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 interface FdSource {
   displayPath: string | undefined;
-  path: string | undefined;
+  path: RawPath | undefined;
   /** The caller's fd, kept for descriptor() and resize() (undefined when kmmap opened it). */
   fd: number | undefined;
 }
@@ -580,13 +632,26 @@ function mapFd(fd: number, settings: FileSettings, from: FdSource): Mapping {
   const length = mapLength(facts, fd, settings.offset, settings.length, settings.allowBeyondEnd, from.displayPath);
   const granule = settings.hugePageSize || PAGE_SIZE;
   const delta = Number(settings.offset % BigInt(granule));
+  const shared = settings.access !== 'copy';
+  if (facts.device === 'zero' && shared && settings.offset >= BigInt(PAGE_SIZE)) {
+    // Shared, /dev/zero is a fresh shmem object of the mapped size, read from the file offset.
+    throw codedError('ERR_KMMAP_BEYOND_END',
+      `A shared mapping of ${from.displayPath ?? '/dev/zero'} is new memory as long as the mapping, and an offset (${settings.offset}) ` +
+      "moves it past that memory's end, where touching it would raise SIGBUS: map it at offset 0 (every offset reads zeros) or with access 'copy'");
+  }
+  if (settings.noreserve && settings.hugePageSize === 0 && facts.kind === 'regular' && onHugetlbfs(fd)) {
+    throw invalidArgValue('options.noreserve', true,
+      'cannot map a file on hugetlbfs: with no huge pages reserved, touching a page when none is free raises SIGBUS, which kills the process. ' +
+      'Drop options.noreserve');
+  }
   let handle: object;
   try {
     handle = native.map(fd, roundUp(delta + length, granule), settings.offset - BigInt(delta),
       protFor(settings.access), fileMapFlags(settings), -1);
   } catch (err) {
     const isPath = from.displayPath !== undefined;
-    throw withContext(err, isPath ? { path: from.displayPath } : { fd }, (code) => mmapHint(code, settings, isPath));
+    const huge = settings.hugePageSize !== 0 || onHugetlbfs(fd);
+    throw withContext(err, isPath ? { path: from.displayPath } : { fd }, (code) => mmapHint(code, settings, isPath, huge));
   }
   const source: Source = {
     displayPath: from.displayPath,
@@ -596,32 +661,35 @@ function mapFd(fd: number, settings: FileSettings, from: FdSource): Mapping {
     offset: settings.offset,
     kind: facts.kind,
     ownsMemfd: false,
+    ...(facts.device === 'zero' && shared ? { backedBytes: roundUp(delta + length, granule) } : {}),
   };
-  return finish(new Mapping({ handle, delta, length, access: settings.access, source, settings }), settings);
+  return finish(newMapping({ handle, delta, length, access: settings.access, source, settings }), settings);
 }
 
-function openFlags(access: Access): string {
-  return access === 'rw' ? 'r+' : 'r';
-}
 
 /** map(pathOrFd, options?): see `map`. */
 function mapFile(pathOrFd: PathLike | number, options: MapOptions = {}): Mapping {
-  if (!isPathLike(pathOrFd) && typeof pathOrFd !== 'number') {
+  const path = typeof pathOrFd === 'number' ? undefined : rawPathOf(pathOrFd);
+  if (path === undefined && typeof pathOrFd !== 'number') {
     throw invalidArgType('pathOrFd', 'a path (string, Buffer or URL) or a file descriptor (number)', pathOrFd);
   }
   const settings = fileSettings(options);
-  if (typeof pathOrFd === 'number') {
+  if (path === undefined) {
     const fd = validateFd('pathOrFd', pathOrFd);
     return mapFd(fd, settings, { displayPath: undefined, path: undefined, fd });
   }
-  const displayPath = pathOrFd instanceof URL ? fileURLToPath(pathOrFd) : pathOrFd.toString();
-  const fd = fs.openSync(pathOrFd, openFlags(settings.access));
+  const fd = openForMapping(path, settings.access === 'rw');
   try {
     // The mapping holds its own reference to the file.
-    return mapFd(fd, settings, { displayPath, path: nodePath.resolve(displayPath), fd: undefined });
+    return mapFd(fd, settings, { displayPath: pathText(path), path: absolute(path), fd: undefined });
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** @internal map() of an fd opened from `path` by kmmap itself (`kmmap dump`): errors name the path. */
+export function mapOpened(fd: number, path: string, options: MapOptions): Mapping {
+  return mapFd(fd, fileSettings(options), { displayPath: path, path: absolute(path), fd: undefined });
 }
 
 /**
@@ -666,7 +734,7 @@ function mapAnonymous(length: number, options: AnonymousOptions = {}): Mapping {
     ownsMemfd: memfd >= 0,
   };
   const all: Settings = Object.assign(settings, { sync: false, allowBeyondEnd: false });
-  return finish(new Mapping({ handle, delta: 0, length: settings.length, access: settings.access, source, settings: all }), settings);
+  return finish(newMapping({ handle, delta: 0, length: settings.length, access: settings.access, source, settings: all }), settings);
 }
 
 /**
@@ -676,13 +744,17 @@ function mapAnonymous(length: number, options: AnonymousOptions = {}): Mapping {
  */
 function mapDescriptor(descriptor: MappingDescriptor): Mapping {
   const d = validateDescriptor(descriptor);
-  const fd = fs.openSync(d.path, openFlags(d.access));
+  const path: RawPath = d.pathBytes === undefined ? d.path : Buffer.from(d.pathBytes, 'base64');
+  const stale = (stat: fs.BigIntStats) => {
+    if (stat.dev.toString() === d.dev && stat.ino.toString() === d.ino) return;
+    throw codedError('ERR_KMMAP_DESCRIPTOR_STALE',
+      `${d.path} is no longer the file that was mapped (its device and inode changed): describe the mapping again`);
+  };
+  // Checked before opening: opening a path that now leads elsewhere (a FIFO, a tty) may block or have effects.
+  stale(fs.statSync(path, { bigint: true }));
+  const fd = openForMapping(path, d.access === 'rw');
   try {
-    const stat = fs.fstatSync(fd, { bigint: true });
-    if (stat.dev.toString() !== d.dev || stat.ino.toString() !== d.ino) {
-      throw codedError('ERR_KMMAP_DESCRIPTOR_STALE',
-        `${d.path} is no longer the file that was mapped (its device and inode changed): describe the mapping again`);
-    }
+    stale(fs.fstatSync(fd, { bigint: true }));
     const settings = fileSettings({
       offset: BigInt(d.offset),
       length: d.length,
@@ -695,7 +767,7 @@ function mapDescriptor(descriptor: MappingDescriptor): Mapping {
       allowBeyondEnd: d.allowBeyondEnd,
     });
     // The path may be /proc/<pid>/fd/<n>: keep it, it stays valid as long as the original.
-    return mapFd(fd, settings, { displayPath: d.path, path: d.path, fd: undefined });
+    return mapFd(fd, settings, { displayPath: d.path, path, fd: undefined });
   } finally {
     fs.closeSync(fd);
   }

@@ -70,7 +70,15 @@ export function buildReport(ranges: ReportRange[], options: ReportOptions = {}):
     if (entries.length + pages > MAX_REPORT_PAGES) {
       throw outOfRange('range', `at most ${MAX_REPORT_PAGES} pages in one report: narrow it`, `${entries.length + pages} pages`);
     }
-    for (const entry of pagemap.range(start, pages, { pid })) entries.push(entry);
+    let found: pagemap.PagemapEntry[];
+    try {
+      found = pagemap.range(start, pages, { pid });
+    } catch (err) {
+      if ((err as CodedError).code !== 'ERR_OUT_OF_RANGE') throw err;
+      throw outOfRange('range', `within the address space /proc/${pid}/pagemap covers, which ends before 0x${end.toString(16)}`,
+        `0x${start.toString(16)}..0x${end.toString(16)}`);
+    }
+    for (const entry of found) entries.push(entry);
   };
   for (const range of ranges) {
     const start = (range.start / PAGE) * PAGE;

@@ -6,7 +6,7 @@ import { native } from './binding';
 import { codedError, invalidArgType, invalidArgValue, outOfRange, withContext } from './errors';
 import { Mapping, PAGE_SIZE } from './mapping';
 import { maps, openProcFile, Pid, procDir, processAccessHint, readEntries, type MemoryArea } from './procfs';
-import { validateInteger, validateUint64 } from './validate';
+import { validateBigInt, validateBigUint64Array, validateInteger, validateMemory, validateObject, validateUint64 } from './validate';
 
 export { maps } from './procfs';
 export type { MemoryArea, Pid } from './procfs';
@@ -53,6 +53,7 @@ export interface PagemapOptions {
 }
 
 const PFN_MASK = (1n << 55n) - 1n;
+const U64_MAX = (1n << 64n) - 1n;
 const BIT = { softDirty: 55n, exclusive: 56n, uffdWp: 57n, guard: 58n, file: 61n, swapped: 62n, present: 63n } as const;
 
 function bit(raw: bigint, n: bigint): boolean {
@@ -60,7 +61,9 @@ function bit(raw: bigint, n: bigint): boolean {
 }
 
 /** Decodes one raw pagemap entry for the page at `address`. */
-export function decode(raw: bigint, address: bigint): PagemapEntry {
+export function decode(raw: bigint, address: bigint | number): PagemapEntry {
+  validateBigInt('raw', raw, U64_MAX);
+  address = validateUint64('address', address, U64_MAX);
   const present = bit(raw, BIT.present);
   const swapped = bit(raw, BIT.swapped);
   const guard = bit(raw, BIT.guard);
@@ -86,6 +89,10 @@ export function decode(raw: bigint, address: bigint): PagemapEntry {
  * 'exclusive', 'uffd-wp', 'guard', 'file', 'swapped', 'present'.
  */
 export function flagNames(entry: PagemapEntry): string[] {
+  if (typeof entry !== 'object' || entry === null) throw invalidArgType('entry', 'a PagemapEntry (from decode(), range() or entry())', entry);
+  for (const name of ['softDirty', 'exclusive', 'uffdWriteProtected', 'guard', 'fileOrSharedAnon', 'swapped', 'present'] as const) {
+    if (typeof entry[name] !== 'boolean') throw invalidArgType(`entry.${name}`, 'of type boolean', entry[name]);
+  }
   const names: string[] = [];
   if (entry.softDirty) names.push('soft-dirty');
   if (entry.exclusive) names.push('exclusive');
@@ -98,7 +105,7 @@ export function flagNames(entry: PagemapEntry): string[] {
 }
 
 function checkOptions(options: unknown): Pid {
-  if (typeof options !== 'object' || options === null) throw invalidArgType('options', 'of type object', options);
+  validateObject('options', options);
   const pid = (options as PagemapOptions).pid ?? 'self';
   procDir(pid);
   return pid;
@@ -131,9 +138,8 @@ export function read(address: bigint | number, pages: number, options: PagemapOp
  * most of read()'s cost beyond the kernel's. Returns `out`.
  */
 export function readInto(address: bigint | number, out: BigUint64Array, options: PagemapOptions = {}): BigUint64Array {
-  const first = validateUint64('address', address, (1n << 64n) - 1n) / PAGE;
-  if (!(out instanceof BigUint64Array)) throw invalidArgType('out', 'an instance of BigUint64Array', out);
-  const pages = out.length;
+  const first = validateUint64('address', address, U64_MAX) / PAGE;
+  const pages = validateBigUint64Array('out', out);
   validateInteger('out.length', pages, 0, MAX_READ_PAGES);
   const pid = checkOptions(options);
   const { fd, path } = openPagemap(pid);
@@ -167,14 +173,14 @@ export function entry(address: bigint | number, options: PagemapOptions = {}): P
  * PFNs (reading them needs CAP_SYS_ADMIN): never a silent 0.
  */
 export function physicalAddress(target: ArrayBufferView | ArrayBuffer | Mapping, offset = 0): bigint {
-  let memory: ArrayBufferView | ArrayBuffer;
-  if (target instanceof Mapping) memory = target.buffer;
-  else if (ArrayBuffer.isView(target) || target instanceof ArrayBuffer) memory = target;
-  else throw invalidArgType('target', 'a Mapping, Buffer, TypedArray, DataView or ArrayBuffer', target);
-  if (memory.byteLength === 0) {
+  const expected = 'a Mapping, Buffer, TypedArray, DataView or ArrayBuffer';
+  // Mapping's own getter: it throws ERR_INVALID_THIS for an object that only has Mapping's prototype.
+  const memory = target instanceof Mapping ? mappingBuffer.call(target) as Buffer : target;
+  const byteLength = validateMemory('target', memory, expected);
+  if (byteLength === 0) {
     throw invalidArgValue('target', target, 'is empty or detached (a closed mapping has no memory)');
   }
-  validateInteger('offset', offset, 0, memory.byteLength - 1);
+  validateInteger('offset', offset, 0, byteLength - 1);
 
   const address = native.addressOf(memory) + BigInt(offset);
   const found = entry(address);
@@ -186,6 +192,8 @@ export function physicalAddress(target: ArrayBufferView | ArrayBuffer | Mapping,
   if (found.pfn === null) throw pfnHiddenError();
   return found.pfn * PAGE + (address % PAGE);
 }
+
+const mappingBuffer = Object.getOwnPropertyDescriptor(Mapping.prototype, 'buffer')!.get!;
 
 /** The ERR_KMMAP_PFN_HIDDEN error: the kernel zeroes PFNs for readers without CAP_SYS_ADMIN. */
 export function pfnHiddenError(): Error {
@@ -353,7 +361,7 @@ function scanPagemap(fd: number, path: string, areas: MemoryArea[], start: bigin
  * reports VM_PFNMAP mappings, which the kernel's scan skips.
  */
 export function scan(address: bigint | number, pages: number, options: ScanOptions = {}): ScanResult {
-  const first = validateUint64('address', address, (1n << 64n) - 1n) / PAGE;
+  const first = validateUint64('address', address, U64_MAX) / PAGE;
   validateInteger('pages', pages, 0, Number.MAX_SAFE_INTEGER);
   const pid = checkOptions(options);
   const method = options.method ?? 'auto';
@@ -364,16 +372,21 @@ export function scan(address: bigint | number, pages: number, options: ScanOptio
   const end = start + BigInt(pages) * PAGE;
   if (end > 1n << 64n) throw outOfRange('pages', 'within the address space', pages);
   const { fd, path } = openPagemap(pid);
+  // PAGEMAP_SCAN takes the end as a u64, which 2^64 is not: the last page
+  // is never user memory anyway.
+  const walkEnd = end > U64_MAX ? end - PAGE : end;
   const scanIoctlClamped = (mask: number) => {
     try {
-      return scanIoctl(fd, path, start, end, mask);
+      return scanIoctl(fd, path, start, walkEnd, mask);
     } catch (err) {
       // The kernel refuses (EFAULT) a range past the user address space,
       // whose size depends on the machine: end it after the last mapping.
       if ((err as NodeJS.ErrnoException).code !== 'EFAULT') throw err;
-      const last = userAreas(maps(pid)).reduce((top, area) => (area.end > top ? area.end : top), start);
-      if (last >= end) throw err;
-      return scanIoctl(fd, path, start, last, mask);
+      const last = userAreas(maps(pid)).reduce((top, area) => (area.end > top ? area.end : top), 0n);
+      if (last >= walkEnd) throw err;
+      if (last > start) return scanIoctl(fd, path, start, last, mask);
+      // Nothing mapped in the range; an empty walk where it is valid still probes for support.
+      return scanIoctl(fd, path, last, last, mask);
     }
   };
   try {

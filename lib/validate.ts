@@ -1,5 +1,6 @@
 // Argument checks shared by the public API. Native code never sees a value
 // that did not pass through here.
+import { types } from 'node:util';
 import { invalidArgType, outOfRange } from './errors';
 
 export function validateInteger(name: string, value: unknown, min: number, max: number): number {
@@ -31,4 +32,84 @@ export function validateBoolean(name: string, value: unknown): boolean {
   if (value === undefined) return false;
   if (typeof value !== 'boolean') throw invalidArgType(name, 'of type boolean', value);
   return value;
+}
+
+// The engine's own accessors, so that a view whose `byteLength` or `buffer`
+// was redefined on the object (or a fake with a typed array's prototype)
+// cannot lie to the checks.
+const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
+function intrinsicGetter(proto: object, name: string): (this: unknown) => unknown {
+  return Object.getOwnPropertyDescriptor(proto, name)!.get! as (this: unknown) => unknown;
+}
+const typedArrayBuffer = intrinsicGetter(typedArrayPrototype, 'buffer');
+const typedArrayByteLength = intrinsicGetter(typedArrayPrototype, 'byteLength');
+const dataViewBuffer = intrinsicGetter(DataView.prototype, 'buffer');
+const dataViewByteLength = intrinsicGetter(DataView.prototype, 'byteLength');
+const arrayBufferByteLength = intrinsicGetter(ArrayBuffer.prototype, 'byteLength');
+
+/** A real ArrayBuffer, or a TypedArray or DataView over one: what the addon can take the address of. */
+export type Memory = ArrayBuffer | ArrayBufferView;
+
+/**
+ * Checks that `value` is a real ArrayBuffer or a view over one (not a
+ * SharedArrayBuffer, not an object that only has such a prototype) and
+ * returns its length in bytes, without reading any of them.
+ */
+export function validateMemory(name: string, value: unknown, expected = 'a Buffer, TypedArray, DataView or ArrayBuffer'): number {
+  if (types.isArrayBuffer(value)) return arrayBufferByteLength.call(value) as number;
+  if (types.isTypedArray(value) && types.isArrayBuffer(typedArrayBuffer.call(value))) return typedArrayByteLength.call(value) as number;
+  if (types.isDataView(value) && types.isArrayBuffer(dataViewBuffer.call(value))) return dataViewByteLength.call(value) as number;
+  throw invalidArgType(name, expected, value);
+}
+
+/** An optional function: undefined passes. */
+export function validateOptionalFunction(name: string, value: unknown): void {
+  if (value !== undefined && typeof value !== 'function') throw invalidArgType(name, 'a function', value);
+}
+
+/** A bigint in [0, max]; numbers are refused (where a caller could mix them into bigint arithmetic). */
+export function validateBigInt(name: string, value: unknown, max: bigint): bigint {
+  if (typeof value !== 'bigint') throw invalidArgType(name, 'of type bigint', value);
+  if (value < 0n || value > max) throw outOfRange(name, `>= 0n and <= ${max}n`, value);
+  return value;
+}
+
+/**
+ * A real BigUint64Array (not an object with its prototype) over an
+ * ArrayBuffer (the addon cannot take a SharedArrayBuffer); returns its length.
+ */
+export function validateBigUint64Array(name: string, value: unknown): number {
+  if (!types.isBigUint64Array(value) || !types.isArrayBuffer(typedArrayBuffer.call(value))) {
+    throw invalidArgType(name, 'an instance of BigUint64Array (not over a SharedArrayBuffer)', value);
+  }
+  return (typedArrayByteLength.call(value) as number) / 8;
+}
+
+/** A real Uint8Array (or Buffer) over an ArrayBuffer, not a SharedArrayBuffer: what the addon can pass to the kernel. */
+export function isPlainUint8Array(value: unknown): value is Uint8Array {
+  return types.isUint8Array(value) && types.isArrayBuffer(typedArrayBuffer.call(value));
+}
+
+/**
+ * An object to iterate with for...of: not a string, and not an object that
+ * only has the prototype of a built-in collection (whose iterator would then
+ * fail inside the engine).
+ */
+export function validateIterable(name: string, value: unknown, expected: string): void {
+  const iterator = typeof value === 'object' && value !== null ? (value as { [Symbol.iterator]?: unknown })[Symbol.iterator] : undefined;
+  const fake = (value instanceof Set && !types.isSet(value)) || (value instanceof Map && !types.isMap(value)) ||
+    (value instanceof (typedArrayPrototype.constructor as typeof Uint8Array) && !types.isTypedArray(value));
+  if (typeof iterator !== 'function' || fake) throw invalidArgType(name, expected, value);
+}
+
+/**
+ * An options (or range) object: any non-null object but binary data (an
+ * ArrayBuffer, a typed array or DataView, real or only by prototype, whose
+ * `length` and `offset` would be the engine's accessors, never options).
+ */
+export function validateObject(name: string, value: unknown): void {
+  if (typeof value !== 'object' || value === null || value instanceof (typedArrayPrototype.constructor as typeof Uint8Array) ||
+    value instanceof DataView || ArrayBuffer.isView(value) || value instanceof ArrayBuffer || types.isAnyArrayBuffer(value)) {
+    throw invalidArgType(name, 'of type object', value);
+  }
 }

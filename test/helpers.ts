@@ -87,29 +87,31 @@ export function childCwd(uid: number | undefined): string {
  * `require('./dist')` finds kmmap either way. Returns its exit status and
  * output.
  */
-export function runNode(script: string, options: { uid?: number; gid?: number; nodeFlags?: string[] } = {}) {
+export function runNode(script: string, options: { uid?: number; gid?: number; nodeFlags?: string[]; timeout?: number } = {}) {
   const result = spawnSync(process.execPath, [...(options.nodeFlags ?? []), '-e', script], {
     cwd: childCwd(options.uid),
     encoding: 'utf8',
     uid: options.uid,
     gid: options.gid,
-    timeout: 60_000,
+    timeout: options.timeout ?? 60_000,
+    killSignal: 'SIGKILL',
   });
   if (result.error) throw result.error;
   return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr };
 }
 
 /** Runs the kmmap command (dist/cli.js) with `args`, as another user when `uid` is given. */
-export function runCli(args: string[], options: { uid?: number; gid?: number } = {}) {
+export function runCli(args: string[], options: { uid?: number; gid?: number; timeout?: number } = {}) {
   const cwd = childCwd(options.uid);
   const result = spawnSync(process.execPath, [path.join(cwd, 'dist', 'cli.js'), ...args], {
     cwd,
     encoding: 'utf8',
     uid: options.uid,
     gid: options.gid,
-    timeout: 60_000,
+    timeout: options.timeout ?? 60_000,
+    killSignal: 'SIGKILL',
     maxBuffer: 256 * 1024 * 1024,
   });
   if (result.error) throw result.error;
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+  return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr };
 }

@@ -286,7 +286,7 @@ describe('resize()', () => {
     using m = map.anonymous(2 * PAGE_SIZE, { shared: false });
     m.protect('r', { offset: 0, length: 1 });
     const before = m.buffer;
-    expectError(() => m.resize(4 * PAGE_SIZE), { code: 'EFAULT', syscall: 'mremap' }, /alike/);
+    expectError(() => m.resize(4 * PAGE_SIZE), { code: 'EFAULT', syscall: 'mremap' }, /split it: apply them to the whole mapping/);
     expect(m.buffer).toBe(before);
     expect(before.length).toBe(2 * PAGE_SIZE);
   });
