@@ -18,6 +18,7 @@
 // that a few thousand dropped mappings start a collection. And kmmap refuses
 // new ranges or memfds beyond a budget kept well below vm.max_map_count and
 // RLIMIT_NOFILE, so waiting for the collector can exhaust neither.
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -91,6 +92,42 @@ size_t FdBudget() {
   size_t spare = max / 4 < 256 ? 256 : max / 4;
   if (spare > max / 2) spare = max / 2;
   return max - spare;
+}
+
+// Lines of /proc/self/maps: the process's VMAs, or 0 if unreadable.
+size_t CountVmas() {
+  int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  size_t lines = 0;
+  char chunk[65536];
+  ssize_t n;
+  while ((n = read(fd, chunk, sizeof chunk)) > 0 ||
+         (n < 0 && errno == EINTR)) {
+    for (ssize_t i = 0; i < n; i++) lines += chunk[i] == '\n';
+  }
+  close(fd);
+  return lines;
+}
+
+std::atomic<size_t> g_next_count{0};  // g_ranges at which to count VMAs again
+
+// Takes one range from the budget, or returns false (nothing taken). Ranges
+// closed but still reserved for their views are counted too, yet in the
+// kernel they merge with their neighbours (all private anonymous memory),
+// so past the budget the VMAs themselves are counted, now and then.
+bool TakeRange() {
+  size_t n = g_ranges.fetch_add(1) + 1;
+  size_t budget = MapBudget();
+  if (n <= budget || n < g_next_count.load()) return true;
+  size_t vmas = CountVmas();
+  if (vmas > 0 && vmas < budget) {
+    // Each new range adds at most one VMA: count again when half the
+    // room left may be used up.
+    g_next_count = n + (budget - vmas) / 2;
+    return true;
+  }
+  g_ranges--;
+  return false;
 }
 
 int64_t RangeCost() {
@@ -279,8 +316,10 @@ void FinalizeHandle(napi_env env, void* data, void*) {
 Napi::Value TooMany(Napi::Env env, const char* what, size_t budget) {
   std::string message =
       "kmmap already holds " + std::to_string(budget) + " " + what +
-      " (mappings not yet closed, and closed or dropped ones whose views the "
-      "garbage collector has not yet collected): close() mappings you no "
+      " (its limit, kept well below vm.max_map_count and RLIMIT_NOFILE), "
+      "counting mappings not yet closed, and closed or dropped ones "
+      "whose views the "
+      "garbage collector has not yet collected: close() mappings you no "
       "longer need instead of leaving them to the garbage collector, and let "
       "the event loop turn so that collected ones are released";
   return ThrowCoded(env, "ERR_KMMAP_TOO_MANY_MAPPINGS", message.c_str());
@@ -307,10 +346,7 @@ Napi::Value Map(const Napi::CallbackInfo& info) {
   int flags = info[4].As<Napi::Number>().Int32Value();
   int owned_fd = info[5].As<Napi::Number>().Int32Value();
 
-  if (g_ranges.fetch_add(1) >= MapBudget()) {
-    g_ranges--;
-    return TooMany(env, "address ranges", MapBudget());
-  }
+  if (!TakeRange()) return TooMany(env, "address ranges", MapBudget());
   size_t size = static_cast<size_t>(length);
   void* address = mmap(nullptr, size, prot, flags, fd, offset);
   if (address == MAP_FAILED) {
@@ -488,10 +524,7 @@ Napi::Value Remap(const Napi::CallbackInfo& info) {
       range->reserved = size;
       mapping->length = size;
     } else {
-      if (g_ranges.fetch_add(1) >= MapBudget()) {
-        g_ranges--;
-        return TooMany(env, "address ranges", MapBudget());
-      }
+      if (!TakeRange()) return TooMany(env, "address ranges", MapBudget());
       moved = MoveKeepingOld(mapping, size);
       int keep_err = 0;
       if (moved != MAP_FAILED) {

@@ -138,3 +138,26 @@ it('fd count, map count and RSS stay flat over 20,000 mappings, closed or droppe
     expect(run.end.rss - run.base.rss, run.label).toBeLessThan(64 << 20);
   }
 }, 180_000);
+
+it('a synchronous loop of map() and close() past the budget is never refused: closed ranges merge into few memory areas', () => {
+  const file = files.fileOf(Buffer.alloc(4096, 4));
+  const result = runNode(`${PROBES}
+    const max = Number(fs.readFileSync('/proc/sys/vm/max_map_count', 'latin1'));
+    const before = maps();
+    let peak = 0;
+    // More cycles than the budget (half of max_map_count), never yielding:
+    // each closed range stays reserved until its buffer is collected.
+    const cycles = Math.ceil(max / 2) + 5000;
+    for (let i = 0; i < cycles; i++) {
+      const m = map(${JSON.stringify(file)});
+      m.buffer[0];
+      m.close();
+      if (i % 5000 === 0) peak = Math.max(peak, maps());
+    }
+    console.log(JSON.stringify({ cycles, before, peak }));
+  `);
+  expect(result.signal, result.stderr).toBe(null);
+  expect(result.status, result.stderr).toBe(0);
+  const out = JSON.parse(result.stdout);
+  expect(out.peak - out.before).toBeLessThan(1000);
+}, 120_000);
