@@ -127,7 +127,8 @@ it('fd count, map count and RSS stay flat over 20,000 mappings, closed or droppe
   `);
   expect(result.signal, result.stderr).toBe(null);
   expect(result.status, result.stderr).toBe(0);
-  const runs = JSON.parse(result.stdout) as { label: string; base: Record<string, number>; peak: Record<string, number>; end: Record<string, number> }[];
+  type Counts = { maps: number; fds: number; rss: number };
+  const runs = JSON.parse(result.stdout) as { label: string; base: Counts; peak: Counts; end: Counts }[];
   for (const run of runs) {
     const closed = run.label.endsWith('close');
     // Closed: nothing accumulates. Dropped: at most what was made between two turns of the event loop, and more collections.
