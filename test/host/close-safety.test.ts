@@ -162,3 +162,37 @@ it('a view kept after its Mapping is collected keeps the file mapped, then is re
   expect(result.stdout).toContain('still file true');
   expect(result.stdout).toContain('after 0');
 });
+
+it('resize() that must move keeps the content and leaves a placeholder at the old address, for every kind of mapping', () => {
+  const file = files.fileOf(Buffer.alloc(4 * 4096, 'f'));
+  const result = child(`
+    const kinds = {
+      'private anonymous': () => map.anonymous(4096, { shared: false }),
+      'shared anonymous': () => map.anonymous(4096),
+      'private file': () => map(file, { access: 'copy', length: 4096 }),
+      'shared file': () => map(file, { access: 'rw', length: 4096 }),
+    };
+    for (const [kind, make] of Object.entries(kinds)) {
+      const m = make();
+      m.buffer.write('kept');
+      const held = m.buffer;
+      const oldBase = m.baseAddress;
+      // Reserve the pages right after it so that it cannot grow in place.
+      const next = oldBase + 4096n;
+      const blockers = [];
+      for (let i = 0; i < 64 && !fs.readFileSync('/proc/self/maps', 'latin1').split('\\n').some((l) => l.startsWith(next.toString(16) + '-')); i++) {
+        blockers.push(map.anonymous(4096, { shared: false }));
+      }
+      m.resize(3 * 4096, { allowBeyondEnd: true });
+      const line = fs.readFileSync('/proc/self/maps', 'latin1').split('\\n').find((l) => l.startsWith(oldBase.toString(16) + '-'));
+      console.log(kind, m.baseAddress !== oldBase, m.buffer.toString('latin1', 0, 4), held.length, line.replace(/^\\S+ /, '').trim());
+      m.buffer[3 * 4096 - 1] = 1;
+      m.close();
+      blockers.forEach((b) => b.close());
+    }
+  `, file);
+  expectOk(result);
+  for (const kind of ['private anonymous', 'shared anonymous', 'private file', 'shared file']) {
+    expect(result.stdout).toContain(`${kind} true kept 0 rw-p 00000000 00:00 0\n`);
+  }
+});
