@@ -6,8 +6,11 @@
 // process, since the failure it guards against is a SIGSEGV.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { expect, it } from 'vitest';
+import { expect, it, vi } from 'vitest';
 import { perTestFiles, runNode } from '../helpers';
+
+// Child processes that collect garbage: slow on a busy machine.
+vi.setConfig({ testTimeout: 60_000 });
 
 const files = perTestFiles();
 
