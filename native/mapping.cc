@@ -47,7 +47,7 @@ namespace kmmap {
 struct View {
   Range* range;              // the memory it points into
   LiveMapping* tracked_by;   // the mapping that may still detach it, or nullptr
-  napi_ref ref;              // weak: to detach it while its object lives
+  napi_ref ref;              // weak, from napi_add_finalizer: to detach it
   bool object_gone;          // its ArrayBuffer object was collected
   bool store_gone;           // its backing store (the memory it holds) was freed
 };
@@ -280,17 +280,14 @@ Napi::Value NewView(Napi::Env env, LiveMapping* mapping, size_t offset,
   }
   // From here the view's finalizers own `view` and end its hold.
   range->pending++;
+  // One weak reference both finds the object (to detach it) and tells when
+  // it is collected; Node-API lets the finalizer delete it.
   if (napi_add_finalizer(env, buffer, view, FinalizeViewObject, nullptr,
-                         nullptr) != napi_ok) {
-    // Never handed out: detached, it holds nothing once its store is freed.
-    view->object_gone = true;
-    napi_detach_arraybuffer(env, buffer);
-    return ThrowCoded(env, "ERR_KMMAP_ARRAYBUFFER",
-                      "Could not track a view of the mapping");
-  }
-  if (napi_create_reference(env, buffer, 0, &view->ref) != napi_ok) {
-    // close() could not find it to detach it: never hand it out.
+                         &view->ref) != napi_ok) {
+    // Never handed out, and close() could not find it: detached, it holds
+    // nothing once its store is freed.
     view->ref = nullptr;
+    view->object_gone = true;
     napi_detach_arraybuffer(env, buffer);
     return ThrowCoded(env, "ERR_KMMAP_ARRAYBUFFER",
                       "Could not track a view of the mapping");
