@@ -110,6 +110,7 @@ size_t CountVmas() {
 }
 
 std::atomic<size_t> g_next_count{0};  // g_ranges at which to count VMAs again
+std::atomic<size_t> g_refused_at{~size_t{0}};  // g_ranges at the last refusal
 
 // Takes one range from the budget, or returns false (nothing taken). Ranges
 // closed but still reserved for their views are counted too, yet in the
@@ -119,13 +120,16 @@ bool TakeRange() {
   size_t n = g_ranges.fetch_add(1) + 1;
   size_t budget = MapBudget();
   if (n <= budget || n < g_next_count.load()) return true;
-  size_t vmas = CountVmas();
+  // Refused before and nothing released since: no need to count again.
+  size_t vmas = n >= g_refused_at.load() ? budget : CountVmas();
   if (vmas > 0 && vmas < budget) {
     // Each new range adds at most one VMA: count again when half the
     // room left may be used up.
     g_next_count = n + (budget - vmas) / 2;
+    g_refused_at = ~size_t{0};
     return true;
   }
+  g_refused_at = n;
   g_ranges--;
   return false;
 }
