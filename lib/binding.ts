@@ -12,9 +12,17 @@ export interface NativeBinding {
   base(handle: object): bigint;
   /** An external ArrayBuffer over [base + offset, + length), detached by unmap() and remap(). */
   view(handle: object, offset: number, length: number): ArrayBuffer;
-  /** Detaches every view, then munmap(2). false if it was already unmapped. */
+  /**
+   * Detaches every view and closes the owned fd; munmap(2) at once if no view
+   * may still be reachable, else swaps in private anonymous memory (mmap
+   * MAP_FIXED) until the last view is collected. false if already closed.
+   */
   unmap(handle: object): boolean;
-  /** mremap(2) with MREMAP_MAYMOVE to `length` bytes; detaches every view; returns the new base. */
+  /**
+   * Resizes to `length` bytes like mremap(2) with MREMAP_MAYMOVE, keeping
+   * the old range mapped (placeholder) for views that may still point
+   * there; detaches every view; returns the new base.
+   */
   remap(handle: object, length: number): bigint;
   /** memfd_create(2); returns the fd. */
   memfdCreate(name: string, flags: number): number;

@@ -424,11 +424,14 @@ export class Mapping implements Disposable {
     try {
       native.unmap(this.#handle);
     } catch (err) {
-      // A munmap failure comes after every view was detached: closed all the same.
-      if ((err as SystemError).syscall === 'munmap') this.#closed = true;
+      // A munmap (or placeholder mmap) failure comes after every view was detached: closed all the same.
+      if ((err as SystemError).syscall === 'munmap' || (err as SystemError).syscall === 'mmap') this.#closed = true;
       throw err;
     }
     this.#closed = true;
+    // The detached view would keep the address range reserved until this
+    // Mapping is collected (native code may still hold a pointer from it).
+    this.#buffer = undefined;
   }
 
   /** close(), for `using`. */

@@ -1,12 +1,25 @@
 // A live mapping as the addon tracks it, shared by mapping.cc (mmap, views,
-// munmap, mremap) and memory.cc (msync, madvise, mlock, mprotect, mincore).
+// close, mremap) and memory.cc (msync, madvise, mlock, mprotect, mincore).
 //
 // JavaScript holds a mapping through a handle (a type-tagged External) and
 // sees its memory through views: external ArrayBuffers over parts of it.
-// The memory stays mapped while the handle or any view is reachable; the
-// last one to be garbage-collected unmaps it. close() (Unmap) detaches every
-// view first, so none can touch unmapped memory, and mremap does the same
-// for the old range.
+// Native code (Node's own C++, a thread-pool job, an ArrayBuffer moved out
+// by transfer()) may hold a raw pointer into a view that no detach can take
+// back, so kmmap never munmaps an address range while any view made over it
+// may still be reachable:
+//   - a Range is an address range kmmap reserved. It counts `pending` views:
+//     those whose ArrayBuffer object has not been collected yet or whose
+//     memory (V8 backing store, which transfer() moves to a new object) has
+//     not been freed yet. Only when both are gone for every view can no
+//     pointer into the range exist.
+//   - close() detaches every view, then, if views are pending, atomically
+//     replaces the memory with private anonymous memory (mmap MAP_FIXED): a
+//     late reader sees zeros, a late writer writes into memory that never
+//     reaches the file. The Range is retired, and munmapped when its last
+//     view is gone.
+//   - resize() keeps the old range's pages where they are for pending views
+//     (growing in place, or mapping the pages again elsewhere and retiring
+//     the old range the same way; shrinking replaces only the tail).
 #pragma once
 
 #include <napi.h>
@@ -18,13 +31,22 @@
 namespace kmmap {
 
 struct View;
+struct LiveMapping;
+
+struct Range {
+  uint8_t* base;        // page-aligned
+  size_t reserved;      // bytes from base that kmmap holds (munmap at release)
+  size_t pending;       // views over it not yet finished (see above)
+  LiveMapping* owner;   // the mapping it belongs to, nullptr once retired
+};
 
 struct LiveMapping {
-  uint8_t* base;       // what mmap returned: page-aligned
-  size_t length;       // bytes mapped from base (a whole number of pages)
-  int owned_fd;        // a memfd that lives and dies with the mapping, or -1
-  bool unmapped;       // munmap done (close()); the memory is gone
-  size_t holders;      // the handle plus every view not yet finalized
+  Range* range;         // its memory; nullptr once closed
+  size_t length;        // bytes mapped from range->base (whole pages)
+  int owned_fd;         // a memfd that lives and dies with the mapping, or -1
+  bool shared;          // MAP_SHARED: mremap can map its pages a second time
+  bool closed;          // close() done: no call may reach the range again
+  bool handle_alive;    // the handle has not been finalized
   std::unordered_set<View*> views;  // views that may still be attached
 };
 

@@ -1,31 +1,55 @@
 // mmap, munmap and mremap, with the memory exposed as external ArrayBuffers.
 //
-// A mapping is a LiveMapping (live_mapping.h) held by a handle; its memory is
-// seen through views, zero-copy. Two paths end a mapping, and exactly one of
-// them calls munmap:
-//   - unmap() (close()): detaches every view first, so each reads length 0
-//     instead of freed memory, then unmaps;
-//   - the garbage collector, once the handle and every view are gone.
+// A mapping is a LiveMapping (live_mapping.h) held by a handle; its memory,
+// a Range, is seen through views, zero-copy. A Range is munmapped once no
+// pointer into it can exist any more: when it was closed (or its handle
+// collected) and every view over it is finished, that is, both its
+// ArrayBuffer object collected and its backing store freed. Until then a
+// closed range holds private anonymous memory (see live_mapping.h).
 // A mapping belongs to the thread (environment) that made it; each worker
 // makes its own, and its teardown finalizes them.
+//
+// Every entry point survives a dying environment (a worker being
+// terminated): Node-API calls may fail there, so no status leads to an
+// abort (errors.cc; NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS in binding.gyp).
+//
+// Garbage collection: V8 does not know what a mapping holds (a VMA, maybe an
+// fd), so each range and owned fd is reported as external memory, enough
+// that a few thousand dropped mappings start a collection. And kmmap refuses
+// new ranges or memfds beyond a budget kept well below vm.max_map_count and
+// RLIMIT_NOFILE, so waiting for the collector can exhaust neither.
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
-#include <unistd.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 
 #include "errors.h"
 #include "kmmap.h"
 #include "live_mapping.h"
 
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
+#endif
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+
 namespace kmmap {
 
 struct View {
-  LiveMapping* mapping;
-  napi_ref ref;  // weak: the view may be collected while the mapping lives
+  Range* range;              // the memory it points into
+  LiveMapping* tracked_by;   // the mapping that may still detach it, or nullptr
+  napi_ref ref;              // weak, from napi_add_finalizer: to detach it
+  bool object_gone;          // its ArrayBuffer object was collected
+  bool store_gone;           // its backing store (the memory it holds) was freed
 };
 
 namespace {
@@ -33,60 +57,223 @@ namespace {
 // Tells a handle made here from any other External.
 const napi_type_tag kHandleTag = {0x6b6d6d6170686e64ULL, 0x4c6976654d617070ULL};
 
-// Returns munmap's errno, or 0. Either way the mapping counts as gone: its
-// views are detached and nothing may reach the range again.
-int UnmapMemory(LiveMapping* mapping) {
-  int err = munmap(mapping->base, mapping->length) == 0 ? 0 : errno;
-  if (mapping->owned_fd >= 0) close(mapping->owned_fd);
-  mapping->owned_fd = -1;
-  mapping->unmapped = true;
+// ---- Budgets, shared by every thread of the process ----
+
+std::atomic<size_t> g_ranges{0};     // ranges reserved (mapped or placeholder)
+std::atomic<size_t> g_owned_fds{0};  // memfds owned by mappings
+
+// V8 collects once external memory grew by 64 MiB since the last collection:
+// each range (or fd) is reported as an eighth of that over an eighth of the
+// budget, so a collection starts well before the budget runs out.
+constexpr int64_t kPressure = 64 << 20;
+
+size_t MapBudget() {
+  static const size_t budget = [] {
+    size_t max = 65530;  // the kernel's default
+    if (FILE* f = fopen("/proc/sys/vm/max_map_count", "re")) {
+      unsigned long value;
+      if (fscanf(f, "%lu", &value) == 1 && value > 0) max = value;
+      fclose(f);
+    }
+    // Half for kmmap; the other half for V8, malloc, libraries, and the
+    // VMAs that protect() or lock() on part of a mapping split off.
+    return max / 2;
+  }();
+  return budget;
+}
+
+size_t FdBudget() {
+  // Read each time: the soft limit can change (setrlimit, prlimit).
+  struct rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) {
+    return 1 << 20;
+  }
+  size_t max = static_cast<size_t>(limit.rlim_cur);
+  size_t spare = max / 4 < 256 ? 256 : max / 4;
+  if (spare > max / 2) spare = max / 2;
+  return max - spare;
+}
+
+// Lines of /proc/self/maps: the process's VMAs, or 0 if unreadable.
+size_t CountVmas() {
+  int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  size_t lines = 0;
+  char chunk[65536];
+  ssize_t n;
+  while ((n = read(fd, chunk, sizeof chunk)) > 0 ||
+         (n < 0 && errno == EINTR)) {
+    for (ssize_t i = 0; i < n; i++) lines += chunk[i] == '\n';
+  }
+  close(fd);
+  return lines;
+}
+
+std::atomic<size_t> g_next_count{0};  // g_ranges at which to count VMAs again
+std::atomic<size_t> g_refused_at{~size_t{0}};  // g_ranges at the last refusal
+
+// Takes one range from the budget, or returns false (nothing taken). Ranges
+// closed but still reserved for their views are counted too, yet in the
+// kernel they merge with their neighbours (all private anonymous memory),
+// so past the budget the VMAs themselves are counted, now and then.
+bool TakeRange() {
+  size_t n = g_ranges.fetch_add(1) + 1;
+  size_t budget = MapBudget();
+  if (n <= budget || n < g_next_count.load()) return true;
+  // Refused before and nothing released since: no need to count again.
+  size_t vmas = n >= g_refused_at.load() ? budget : CountVmas();
+  if (vmas > 0 && vmas < budget) {
+    // Each new range adds at most one VMA: count again when half the
+    // room left may be used up.
+    g_next_count = n + (budget - vmas) / 2;
+    g_refused_at = ~size_t{0};
+    return true;
+  }
+  g_refused_at = n;
+  g_ranges--;
+  return false;
+}
+
+int64_t RangeCost() {
+  static const int64_t cost = [] {
+    int64_t c = kPressure * 8 / static_cast<int64_t>(MapBudget() + 1);
+    return c < (16 << 10) ? int64_t{16 << 10} : c;
+  }();
+  return cost;
+}
+
+int64_t FdCost() {
+  int64_t c = kPressure * 8 / static_cast<int64_t>(FdBudget() + 1);
+  return c < (16 << 10) ? int64_t{16 << 10} : c;
+}
+
+void AdjustExternal(napi_env env, int64_t change) {
+  int64_t ignored;
+  napi_adjust_external_memory(env, change, &ignored);
+}
+
+// ---- Ranges ----
+
+// Private anonymous memory in place of [address, + length), atomically: the
+// file or device is no longer mapped there, and whatever still points there
+// reads zeros and writes into memory no one else sees.
+int Placeholder(uint8_t* address, size_t length, int fixed = MAP_FIXED) {
+  if (length == 0) return 0;
+  void* result = mmap(address, length, PROT_READ | PROT_WRITE,
+                      fixed | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (result == MAP_FAILED) return errno;
+  if (result != address) {  // an old kernel ignoring MAP_FIXED_NOREPLACE
+    munmap(result, length);
+    return EEXIST;
+  }
+  return 0;
+}
+
+Range* NewRange(napi_env env, uint8_t* base, size_t length, LiveMapping* owner) {
+  AdjustExternal(env, RangeCost());
+  return new Range{base, length, 0, owner};
+}
+
+// Returns munmap's errno, or 0. Either way the range is gone from kmmap's
+// books: nothing may reach it again.
+int ReleaseRange(napi_env env, Range* range) {
+  int err = range->reserved == 0 || munmap(range->base, range->reserved) == 0
+                ? 0 : errno;
+  g_ranges--;
+  AdjustExternal(env, -RangeCost());
+  delete range;
   return err;
 }
 
-void Release(LiveMapping* mapping) {
-  if (--mapping->holders > 0) return;
-  if (!mapping->unmapped) UnmapMemory(mapping);
+void CloseOwnedFd(napi_env env, LiveMapping* mapping) {
+  if (mapping->owned_fd < 0) return;
+  close(mapping->owned_fd);
+  mapping->owned_fd = -1;
+  g_owned_fds--;
+  AdjustExternal(env, -FdCost());
+}
+
+// Releases what nothing can reach any more: a retired range without pending
+// views, or an open mapping whose handle and views are all gone.
+void Settle(napi_env env, Range* range) {
+  if (range->pending > 0) return;
+  LiveMapping* mapping = range->owner;
+  if (mapping == nullptr) {
+    ReleaseRange(env, range);
+    return;
+  }
+  if (mapping->handle_alive) return;
+  mapping->range = nullptr;
+  ReleaseRange(env, range);
+  CloseOwnedFd(env, mapping);
   delete mapping;
 }
 
-void FinalizeHandle(napi_env, void* data, void*) {
-  Release(static_cast<LiveMapping*>(data));
-}
+// ---- Views ----
 
-void FinalizeView(napi_env env, void*, void* hint) {
-  auto* view = static_cast<View*>(hint);
-  view->mapping->views.erase(view);
-  if (view->ref != nullptr) napi_delete_reference(env, view->ref);
-  Release(view->mapping);
+void FinishView(napi_env env, View* view) {
+  if (!view->object_gone || !view->store_gone) return;
+  Range* range = view->range;
   delete view;
+  range->pending--;
+  Settle(env, range);
 }
 
-// Detaches every view still attached: afterwards none reaches the memory.
-// Returns false with an exception pending if V8 refused a detach.
-bool DetachViews(Napi::Env env, LiveMapping* mapping) {
+// The view's ArrayBuffer object was collected (napi_add_finalizer).
+void FinalizeViewObject(napi_env env, void* data, void*) {
+  auto* view = static_cast<View*>(data);
+  if (view->tracked_by != nullptr) view->tracked_by->views.erase(view);
+  view->tracked_by = nullptr;
+  if (view->ref != nullptr) napi_delete_reference(env, view->ref);
+  view->ref = nullptr;
+  view->object_gone = true;
+  FinishView(env, view);
+}
+
+// The view's backing store was freed: at collection, at a detach when no
+// other object holds it, or when an object it was moved to (transfer()) is
+// collected.
+void FinalizeViewStore(napi_env env, void*, void* hint) {
+  auto* view = static_cast<View*>(hint);
+  view->store_gone = true;
+  FinishView(env, view);
+}
+
+// Detaches every view still attached and stops tracking them: afterwards no
+// JavaScript reaches the memory. A view Node-API cannot detach (a dying
+// environment) is harmless too: its range is kept until it is finished.
+void DetachViews(napi_env env, LiveMapping* mapping) {
   for (View* view : mapping->views) {
+    view->tracked_by = nullptr;
     napi_value value = nullptr;
     if (napi_get_reference_value(env, view->ref, &value) != napi_ok ||
         value == nullptr) {
-      continue;  // already collected; its finalizer only does bookkeeping
+      continue;  // collected: its finalizer is on its way
     }
-    Napi::ArrayBuffer buffer(env, value);
-    if (!buffer.IsDetached()) buffer.Detach();
-    if (env.IsExceptionPending()) return false;
+    bool detached = true;
+    if (napi_is_detached_arraybuffer(env, value, &detached) == napi_ok &&
+        !detached) {
+      napi_detach_arraybuffer(env, value);
+    }
   }
-  return true;
+  mapping->views.clear();
 }
 
 Napi::Value NewView(Napi::Env env, LiveMapping* mapping, size_t offset,
                     size_t length) {
-  auto* view = new View{mapping, nullptr};
+  Range* range = mapping->range;
+  auto* view = new View{range, nullptr, nullptr, false, false};
   napi_value buffer;
   napi_status status = napi_create_external_arraybuffer(
-      env, mapping->base + offset, length, FinalizeView, view, &buffer);
+      env, range->base + offset, length, FinalizeViewStore, view, &buffer);
   if (status != napi_ok) {
     // Never hand out a half-made object, and never fall back to a copy.
     delete view;
-    if (env.IsExceptionPending()) env.GetAndClearPendingException();
+    bool pending = false;
+    napi_value ignored;
+    if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
+      napi_get_and_clear_last_exception(env, &ignored);
+    }
     if (status == napi_no_external_buffers_allowed) {
       return ThrowCoded(env, "ERR_KMMAP_EXTERNAL_BUFFERS_FORBIDDEN",
                         "This JavaScript runtime forbids external buffers "
@@ -95,18 +282,48 @@ Napi::Value NewView(Napi::Env env, LiveMapping* mapping, size_t offset,
     return ThrowCoded(env, "ERR_KMMAP_ARRAYBUFFER",
                       "Could not wrap the mapping in an ArrayBuffer");
   }
-  // From here the view's finalizer owns `view` and releases its hold.
-  mapping->holders++;
-  if (napi_create_reference(env, buffer, 0, &view->ref) != napi_ok) {
-    // unmap() could not find it to detach it: never hand it out.
+  // From here the view's finalizers own `view` and end its hold.
+  range->pending++;
+  // One weak reference both finds the object (to detach it) and tells when
+  // it is collected; Node-API lets the finalizer delete it.
+  if (napi_add_finalizer(env, buffer, view, FinalizeViewObject, nullptr,
+                         &view->ref) != napi_ok) {
+    // Never handed out, and close() could not find it: detached, it holds
+    // nothing once its store is freed.
     view->ref = nullptr;
+    view->object_gone = true;
     napi_detach_arraybuffer(env, buffer);
-    if (env.IsExceptionPending()) env.GetAndClearPendingException();
     return ThrowCoded(env, "ERR_KMMAP_ARRAYBUFFER",
                       "Could not track a view of the mapping");
   }
+  view->tracked_by = mapping;
   mapping->views.insert(view);
   return Napi::Value(env, buffer);
+}
+
+// ---- Handles ----
+
+void FinalizeHandle(napi_env env, void* data, void*) {
+  auto* mapping = static_cast<LiveMapping*>(data);
+  mapping->handle_alive = false;
+  if (mapping->closed) {
+    delete mapping;
+    return;
+  }
+  // Open: unmapped now, or by the last view of it (Settle).
+  Settle(env, mapping->range);
+}
+
+Napi::Value TooMany(Napi::Env env, const char* what, size_t budget) {
+  std::string message =
+      "kmmap already holds " + std::to_string(budget) + " " + what +
+      " (its limit, kept well below vm.max_map_count and RLIMIT_NOFILE), "
+      "counting mappings not yet closed, and closed or dropped ones "
+      "whose views the "
+      "garbage collector has not yet collected: close() mappings you no "
+      "longer need instead of leaving them to the garbage collector, and let "
+      "the event loop turn so that collected ones are released";
+  return ThrowCoded(env, "ERR_KMMAP_TOO_MANY_MAPPINGS", message.c_str());
 }
 
 // map(fd, length, offset: bigint, prot, flags, ownedFd) -> handle.
@@ -130,21 +347,42 @@ Napi::Value Map(const Napi::CallbackInfo& info) {
   int flags = info[4].As<Napi::Number>().Int32Value();
   int owned_fd = info[5].As<Napi::Number>().Int32Value();
 
+  if (!TakeRange()) return TooMany(env, "address ranges", MapBudget());
   size_t size = static_cast<size_t>(length);
   void* address = mmap(nullptr, size, prot, flags, fd, offset);
-  if (address == MAP_FAILED) return ThrowErrno(env, errno, "mmap");
+  if (address == MAP_FAILED) {
+    int err = errno;
+    g_ranges--;
+    return ThrowErrno(env, err, "mmap");
+  }
 
   size_t page = PageSize();
-  auto* mapping = new LiveMapping{static_cast<uint8_t*>(address),
-                                  (size + page - 1) / page * page,
-                                  owned_fd, false, 1, {}};
+  size_t mapped = (size + page - 1) / page * page;
+  auto* mapping = new LiveMapping{nullptr, mapped, owned_fd,
+                                  (flags & 0x03) != MAP_PRIVATE,
+                                  false, true, {}};
+  mapping->range = NewRange(env, static_cast<uint8_t*>(address), mapped, mapping);
+  if (owned_fd >= 0) {
+    g_owned_fds++;
+    AdjustExternal(env, FdCost());
+  }
   napi_value handle;
   if (napi_create_external(env, mapping, FinalizeHandle, nullptr, &handle) !=
-          napi_ok ||
-      napi_type_tag_object(env, handle, &kHandleTag) != napi_ok) {
-    munmap(address, size);
+      napi_ok) {
+    // The fd stays the caller's to close: the call failed.
+    mapping->owned_fd = -1;
+    g_owned_fds -= owned_fd >= 0 ? 1 : 0;
+    if (owned_fd >= 0) AdjustExternal(env, -FdCost());
+    ReleaseRange(env, mapping->range);
     delete mapping;
-    if (env.IsExceptionPending()) env.GetAndClearPendingException();
+    return ThrowCoded(env, "ERR_KMMAP_HANDLE",
+                      "Could not make a mapping handle");
+  }
+  if (napi_type_tag_object(env, handle, &kHandleTag) != napi_ok) {
+    // Its finalizer unmaps it; nothing else can reach an untagged handle.
+    mapping->owned_fd = -1;
+    g_owned_fds -= owned_fd >= 0 ? 1 : 0;
+    if (owned_fd >= 0) AdjustExternal(env, -FdCost());
     return ThrowCoded(env, "ERR_KMMAP_HANDLE",
                       "Could not make a mapping handle");
   }
@@ -157,8 +395,9 @@ Napi::Value Base(const Napi::CallbackInfo& info) {
   LiveMapping* mapping =
       info.Length() == 1 ? LiveMappingOf(env, info[0]) : nullptr;
   KMMAP_EXPECT(mapping != nullptr, "base(handle)");
-  return Napi::BigInt::New(
-      env, static_cast<uint64_t>(reinterpret_cast<uintptr_t>(mapping->base)));
+  KMMAP_EXPECT(!mapping->closed, "the mapping is closed");
+  return Napi::BigInt::New(env, static_cast<uint64_t>(reinterpret_cast<uintptr_t>(
+                                    mapping->range->base)));
 }
 
 // view(handle, offset, length) -> ArrayBuffer over [base + offset, + length).
@@ -168,7 +407,7 @@ Napi::Value ViewOf(const Napi::CallbackInfo& info) {
                "view(handle, offset, length)");
   LiveMapping* mapping = LiveMappingOf(env, info[0]);
   KMMAP_EXPECT(mapping != nullptr, "view(handle, offset, length)");
-  KMMAP_EXPECT(!mapping->unmapped, "the mapping is closed");
+  KMMAP_EXPECT(!mapping->closed, "the mapping is closed");
   double offset = info[1].As<Napi::Number>().DoubleValue();
   double length = info[2].As<Napi::Number>().DoubleValue();
   KMMAP_EXPECT(offset >= 0 && length >= 0 &&
@@ -178,43 +417,157 @@ Napi::Value ViewOf(const Napi::CallbackInfo& info) {
                  static_cast<size_t>(length));
 }
 
-// unmap(handle) -> true if it unmapped, false if it was already closed.
+// unmap(handle) -> true if it closed, false if it was already closed.
+// Detaches every view; unmaps at once if no view can still hold a pointer,
+// else swaps in private anonymous memory until the last one is finished.
 Napi::Value Unmap(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   LiveMapping* mapping =
       info.Length() == 1 ? LiveMappingOf(env, info[0]) : nullptr;
   KMMAP_EXPECT(mapping != nullptr, "unmap(handle)");
-  if (mapping->unmapped) return Napi::Boolean::New(env, false);
-  // Detach before munmap: no view may ever see unmapped memory.
-  if (!DetachViews(env, mapping)) return env.Undefined();
-  int err = UnmapMemory(mapping);
-  if (err != 0) return ThrowErrno(env, err, "munmap");
+  if (mapping->closed) return Napi::Boolean::New(env, false);
+  DetachViews(env, mapping);
+  Range* range = mapping->range;
+  mapping->range = nullptr;
+  mapping->closed = true;
+  CloseOwnedFd(env, mapping);
+  int err;
+  const char* syscall;
+  if (range->pending == 0) {
+    syscall = "munmap";
+    err = ReleaseRange(env, range);
+  } else {
+    // The tail past length, if any, already is a placeholder (resize()).
+    syscall = "mmap";
+    err = Placeholder(range->base, mapping->length);
+    range->owner = nullptr;  // retired: released by its last view
+  }
+  if (err != 0) return ThrowErrno(env, err, syscall);
   return Napi::Boolean::New(env, true);
 }
 
-// remap(handle, newLength) -> bigint new base. mremap(MREMAP_MAYMOVE): on
-// success every old view is detached (the memory may have moved); on
-// failure nothing changed.
+// Moves the pages of [base, + length) to a new address with room for
+// `size` bytes, leaving a mapping at base for whoever still points there.
+// Returns the new address, or MAP_FAILED with errno set.
+void* MoveKeepingOld(LiveMapping* mapping, size_t size) {
+  uint8_t* base = mapping->range->base;
+  size_t length = mapping->length;
+  if (mapping->shared) {
+    // old_size 0: a second mapping of the same shared pages.
+    return mremap(base, 0, size, MREMAP_MAYMOVE);
+  }
+  // Private pages cannot be shared: move them (Linux 5.7+) and leave the
+  // old range mapped but empty.
+  void* moved = mremap(base, length, length, MREMAP_MAYMOVE | MREMAP_DONTUNMAP);
+  if (moved == MAP_FAILED) return MAP_FAILED;
+  void* grown = mremap(moved, length, size, MREMAP_MAYMOVE);
+  if (grown != MAP_FAILED) return grown;
+  int err = errno;
+  // Put the pages back where they were: nothing changed.
+  mremap(moved, length, length, MREMAP_MAYMOVE | MREMAP_FIXED, base);
+  errno = err;
+  return MAP_FAILED;
+}
+
+// remap(handle, newLength) -> bigint new base. Like mremap(MREMAP_MAYMOVE):
+// on success every old view is detached (the memory may have moved); on
+// failure nothing changed. Whatever pointer a view gave out before stays on
+// mapped memory: the old pages where they stay put, a placeholder where
+// they do not.
 Napi::Value Remap(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   KMMAP_EXPECT(info.Length() == 2 && info[1].IsNumber(),
                "remap(handle, newLength)");
   LiveMapping* mapping = LiveMappingOf(env, info[0]);
   KMMAP_EXPECT(mapping != nullptr, "remap(handle, newLength)");
-  KMMAP_EXPECT(!mapping->unmapped, "the mapping is closed");
+  KMMAP_EXPECT(!mapping->closed, "the mapping is closed");
   double length = info[1].As<Napi::Number>().DoubleValue();
   KMMAP_EXPECT(length >= 1 && length <= 9007199254740991.0,
                "newLength must be a positive safe integer");
   size_t page = PageSize();
   size_t size = (static_cast<size_t>(length) + page - 1) / page * page;
-  void* moved = mremap(mapping->base, mapping->length, size, MREMAP_MAYMOVE);
-  if (moved == MAP_FAILED) return ThrowErrno(env, errno, "mremap");
-  // No JavaScript ran since mremap, so no view has touched the old range.
-  mapping->base = static_cast<uint8_t*>(moved);
-  mapping->length = size;
-  if (!DetachViews(env, mapping)) return env.Undefined();
-  return Napi::BigInt::New(
-      env, static_cast<uint64_t>(reinterpret_cast<uintptr_t>(moved)));
+  Range* range = mapping->range;
+  uint8_t* base = range->base;
+  size_t old = mapping->length;
+  // Views not yet finished may hold pointers into the range: at least the
+  // attached ones, which are detached below only once this succeeded.
+  bool held = range->pending > 0;
+
+  if (size < old) {
+    // The tail: unmapped, or a placeholder while views may point there.
+    int err = held ? Placeholder(base + size, old - size)
+                   : (munmap(base + size, range->reserved - size) == 0 ? 0 : errno);
+    if (err != 0) return ThrowErrno(env, err, held ? "mmap" : "munmap");
+    if (!held) range->reserved = size;
+    mapping->length = size;
+  } else if (size > old) {
+    void* moved = MAP_FAILED;
+    int err = ENOMEM;
+    if (range->reserved == old) {
+      // In place first: every old pointer stays valid.
+      moved = mremap(base, old, size, 0);
+      if (moved == MAP_FAILED) err = errno;
+    }
+    if (moved == MAP_FAILED && err != ENOMEM) {
+      return ThrowErrno(env, err, "mremap");
+    }
+    if (moved != MAP_FAILED) {
+      range->reserved = size;
+      mapping->length = size;
+    } else if (!held) {
+      if (range->reserved > old) {
+        munmap(base + old, range->reserved - old);
+        range->reserved = old;
+      }
+      moved = mremap(base, old, size, MREMAP_MAYMOVE);
+      if (moved == MAP_FAILED) return ThrowErrno(env, errno, "mremap");
+      range->base = static_cast<uint8_t*>(moved);
+      range->reserved = size;
+      mapping->length = size;
+    } else {
+      if (!TakeRange()) return TooMany(env, "address ranges", MapBudget());
+      moved = MoveKeepingOld(mapping, size);
+      int keep_err = 0;
+      if (moved != MAP_FAILED) {
+        keep_err = Placeholder(base, old);
+      } else if (errno == EINVAL || errno == EFAULT) {
+        // A kernel or mapping that cannot keep the old pages mapped (before
+        // 5.7, hugetlb, VM_PFNMAP devices): move, then fill the hole at once.
+        // A pointer used in between meets unmapped memory (README).
+        moved = mremap(base, old, size, MREMAP_MAYMOVE);
+        if (moved != MAP_FAILED) {
+          keep_err = Placeholder(base, old, MAP_FIXED_NOREPLACE);
+        }
+      }
+      if (moved == MAP_FAILED) {
+        int move_err = errno;
+        g_ranges--;
+        return ThrowErrno(env, move_err, "mremap");
+      }
+      Range* fresh = NewRange(env, static_cast<uint8_t*>(moved), size, mapping);
+      if (keep_err != 0) {
+        // Someone else mapped the hole meanwhile: not ours to unmap.
+        if (range->reserved > old) {
+          range->base += old;
+          range->reserved -= old;
+        } else {
+          range->reserved = 0;
+        }
+      }
+      range->owner = nullptr;  // retired: released by its last view
+      mapping->range = fresh;
+      mapping->length = size;
+      if (range->reserved == 0) {
+        // Nothing left to reserve: forget it once its views are finished.
+        range->base = nullptr;
+      }
+    }
+  }
+  // No JavaScript ran since the syscalls, so no view has touched the range.
+  DetachViews(env, mapping);
+  if (mapping->range != range && range->pending == 0) Settle(env, range);
+  return Napi::BigInt::New(env, static_cast<uint64_t>(reinterpret_cast<uintptr_t>(
+                                    mapping->range->base)));
 }
 
 // memfdCreate(name, flags) -> fd. Node has no memfd_create.
@@ -224,6 +577,10 @@ Napi::Value MemfdCreate(const Napi::CallbackInfo& info) {
                "memfdCreate(name, flags)");
   std::string name = info[0].As<Napi::String>().Utf8Value();
   unsigned int flags = info[1].As<Napi::Number>().Uint32Value();
+  // The memfd becomes the mapping's (map(..., ownedFd)): keep enough fds
+  // free for the rest of the process while dropped ones await collection.
+  size_t budget = FdBudget();
+  if (g_owned_fds.load() >= budget) return TooMany(env, "memfds", budget);
   // The syscall, not glibc's wrapper, so the addon loads on older glibc.
   long fd = syscall(SYS_memfd_create, name.c_str(), flags);
   if (fd < 0) return ThrowErrno(env, errno, "memfd_create");
@@ -276,7 +633,7 @@ bool ReadMappingRange(const Napi::CallbackInfo& info, MappingRange* range) {
   const char* problem = nullptr;
   if (mapping == nullptr || !info[1].IsNumber() || !info[2].IsNumber()) {
     problem = "expected (handle, offset, length, ...)";
-  } else if (mapping->unmapped) {
+  } else if (mapping->closed) {
     problem = "the mapping is closed";
   } else {
     double offset = info[1].As<Napi::Number>().DoubleValue();
@@ -286,7 +643,7 @@ bool ReadMappingRange(const Napi::CallbackInfo& info, MappingRange* range) {
         static_cast<size_t>(offset) % PageSize() != 0) {
       problem = "expected a page-aligned range inside the mapping";
     } else {
-      *range = {mapping, mapping->base + static_cast<size_t>(offset),
+      *range = {mapping, mapping->range->base + static_cast<size_t>(offset),
                 static_cast<size_t>(length)};
       return true;
     }

@@ -1,0 +1,201 @@
+// close() and resize() while native code still holds the memory's address
+// (issue 11, class 2). Detaching views cannot stop a raw pointer that Node's
+// own C++ or a thread-pool thread obtained before: close() therefore swaps
+// the range for throwaway private memory and releases the address range only
+// once every view object and its memory are gone. Each case runs in a child
+// process, since the failure it guards against is a SIGSEGV.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { expect, it, vi } from 'vitest';
+import { perTestFiles, runNode } from '../helpers';
+
+// Child processes that collect garbage: slow on a busy machine.
+vi.setConfig({ testTimeout: 60_000 });
+
+const files = perTestFiles();
+
+/** Runs `body` in a child with `map`, `file`, `fs` and a `release()` (gc + event-loop turns) in scope. */
+function child(body: string, file: string) {
+  const script = `
+    const fs = require('node:fs');
+    const { map } = require('./dist');
+    const file = ${JSON.stringify(file)};
+    const ranges = (address) => fs.readFileSync('/proc/self/maps', 'latin1').split('\\n')
+      .filter((line) => line.startsWith(address.toString(16) + '-')).length;
+    async function release() {
+      for (let i = 0; i < 20; i++) { globalThis.gc(); await new Promise((r) => setImmediate(r)); }
+    }
+    (async () => { ${body} })().then(() => console.log('ok'), (err) => { console.error(err); process.exit(1); });
+  `;
+  return runNode(script, { nodeFlags: ['--expose-gc'] });
+}
+
+function expectOk(result: ReturnType<typeof runNode>) {
+  expect(result.signal, result.stderr).toBe(null);
+  expect(result.status, result.stderr).toBe(0);
+  expect(result.stdout).toContain('ok');
+}
+
+it('buffer.fill() whose value closes the mapping writes into throwaway memory, never the file', () => {
+  const file = files.fileOf(Buffer.alloc(4096, 'a'));
+  const result = child(`
+    const m = map(file, { access: 'rw' });
+    const base = m.baseAddress;
+    m.buffer.fill({ valueOf() { m.close(); return 7; } });
+    if (m.buffer.length !== 0) throw new Error('buffer not detached');
+    m.close();
+    // The address range stays reserved (and harmless) until the view is collected.
+    console.log('reserved', ranges(base));
+    await release();
+    console.log('after gc', ranges(base));
+  `, file);
+  expectOk(result);
+  expect(fs.readFileSync(file).equals(Buffer.alloc(4096, 'a'))).toBe(true);
+  expect(result.stdout).toContain('after gc 0');
+});
+
+it('resize() from inside buffer.fill() leaves the old range harmless, growing or shrinking', () => {
+  const file = files.fileOf(Buffer.alloc(4 * 4096, 'b'));
+  const result = child(`
+    for (const [from, to] of [[4 * 4096, 4096], [4096, 4 * 4096], [2 * 4096, 3 * 4096]]) {
+      const m = map(file, { access: 'rw', length: from });
+      // Something right after it, so that growing has to move.
+      const after = map.anonymous(4096, { shared: false });
+      m.buffer.fill({ valueOf() { m.resize(to); return 0x63; } });
+      if (m.length !== to || m.buffer.length !== to) throw new Error('bad length after resize');
+      m.buffer.fill(0x62);
+      m.close();
+      after.close();
+    }
+    await release();
+  `, file);
+  expectOk(result);
+  const content = fs.readFileSync(file);
+  // 0x63 may land only where the file stays mapped across the resize: nothing
+  // past the new end of a shrunk mapping, nothing in a moved mapping.
+  expect(content.subarray(4096).every((byte) => byte === 0x62 || byte === 0x63)).toBe(true);
+  expect(content.length).toBe(4 * 4096);
+});
+
+it('crypto.randomFill() and zlib.deflate() in flight on the thread pool survive close() and collection', () => {
+  const big = files.fileOf(Buffer.alloc(1 << 20), 'big');
+  const small = files.fileOf(Buffer.alloc(4096, 'z'), 'small');
+  const result = child(`
+    const crypto = require('node:crypto');
+    const zlib = require('node:zlib');
+    const small = ${JSON.stringify(small)};
+    for (let round = 0; round < 40; round++) {
+      const a = map(file, { access: 'rw' });
+      // zlib reads an input it cannot take in one step again later, and
+      // then finds it detached like any ArrayBuffer (Node's own check): one page.
+      const b = map(small, { access: 'r' });
+      const filled = new Promise((resolve, reject) => crypto.randomFill(a.buffer, (err) => (err ? reject(err) : resolve())));
+      const deflated = new Promise((resolve, reject) => zlib.deflate(b.buffer, (err, out) => (err ? reject(err) : resolve(out))));
+      a.close();
+      b.close();
+      // Collect while the thread pool may still work on the old ranges.
+      globalThis.gc();
+      await new Promise((r) => setImmediate(r));
+      globalThis.gc();
+      await Promise.all([filled, deflated]);
+    }
+    await release();
+  `, big);
+  expectOk(result);
+});
+
+it('an ArrayBuffer moved out by transfer() reads zeros after close() and keeps the range reserved until collected', () => {
+  const file = files.fileOf(Buffer.alloc(4096, 'c'));
+  const result = child(`
+    if (typeof ArrayBuffer.prototype.transfer !== 'function') {
+      // Node 20 has no ArrayBuffer.prototype.transfer (test:node-versions runs this on 22 and 24).
+      if (Number(process.versions.node.split('.')[0]) >= 22) throw new Error('transfer() missing on Node 22+');
+      return;
+    }
+    const m = map(file, { access: 'rw' });
+    const base = m.baseAddress;
+    let moved = new Uint8Array(m.buffer.buffer.transfer());
+    if (moved[0] !== 0x63) throw new Error('transfer() should move the mapped memory');
+    m.close();
+    if (moved[0] !== 0 || moved[4095] !== 0) throw new Error('a late reader should see zeros');
+    moved.fill(0x64);
+    if (moved[10] !== 0x64) throw new Error('a late writer writes into throwaway memory');
+    await release();
+    console.log('while moved buffer lives', ranges(base));
+    moved = null;
+    await release();
+    console.log('after gc', ranges(base));
+  `, file);
+  expectOk(result);
+  expect(fs.readFileSync(file).equals(Buffer.alloc(4096, 'c'))).toBe(true);
+  if (!result.stdout.includes('while moved')) return; // Node 20: checked above that transfer() is absent
+  expect(result.stdout).toContain('while moved buffer lives 1');
+  expect(result.stdout).toContain('after gc 0');
+});
+
+it('a closed mapping whose views are all dropped is released by the next collection, even while the Mapping lives', () => {
+  const file = files.fileOf(Buffer.alloc(4096, 'd'));
+  const result = child(`
+    const m = map(file);
+    const base = m.baseAddress;
+    if (m.buffer[0] !== 0x64) throw new Error('bad content');
+    m.close();
+    await release();
+    console.log('after', ranges(base), m.closed);
+  `, file);
+  expectOk(result);
+  expect(result.stdout).toContain('after 0 true');
+});
+
+it('a view kept after its Mapping is collected keeps the file mapped, then is released', () => {
+  const file = files.fileOf(Buffer.alloc(4096, 'e'));
+  const result = child(`
+    let view = map(file).buffer;
+    const address = require('./dist').addressOf(view) & ~4095n;
+    await release();
+    if (view[0] !== 0x65) throw new Error('view lost its memory');
+    const mapped = fs.readFileSync('/proc/self/maps', 'latin1').split('\\n')
+      .some((line) => line.startsWith(address.toString(16) + '-') && line.endsWith(${JSON.stringify(path.basename(file))}));
+    console.log('still file', mapped);
+    view = null;
+    await release();
+    console.log('after', ranges(address));
+  `, file);
+  expectOk(result);
+  expect(result.stdout).toContain('still file true');
+  expect(result.stdout).toContain('after 0');
+});
+
+it('resize() that must move keeps the content and leaves a placeholder at the old address, for every kind of mapping', () => {
+  const file = files.fileOf(Buffer.alloc(4 * 4096, 'f'));
+  const result = child(`
+    const kinds = {
+      'private anonymous': () => map.anonymous(4096, { shared: false }),
+      'shared anonymous': () => map.anonymous(4096),
+      'private file': () => map(file, { access: 'copy', length: 4096 }),
+      'shared file': () => map(file, { access: 'rw', length: 4096 }),
+    };
+    for (const [kind, make] of Object.entries(kinds)) {
+      const m = make();
+      m.buffer.write('kept');
+      const held = m.buffer;
+      const oldBase = m.baseAddress;
+      // Reserve the pages right after it so that it cannot grow in place.
+      const next = oldBase + 4096n;
+      const blockers = [];
+      for (let i = 0; i < 64 && !fs.readFileSync('/proc/self/maps', 'latin1').split('\\n').some((l) => l.startsWith(next.toString(16) + '-')); i++) {
+        blockers.push(map.anonymous(4096, { shared: false }));
+      }
+      m.resize(3 * 4096, { allowBeyondEnd: true });
+      const line = fs.readFileSync('/proc/self/maps', 'latin1').split('\\n').find((l) => l.startsWith(oldBase.toString(16) + '-'));
+      console.log(kind, m.baseAddress !== oldBase, m.buffer.toString('latin1', 0, 4), held.length, line.replace(/^\\S+ /, '').trim());
+      m.buffer[3 * 4096 - 1] = 1;
+      m.close();
+      blockers.forEach((b) => b.close());
+    }
+  `, file);
+  expectOk(result);
+  for (const kind of ['private anonymous', 'shared anonymous', 'private file', 'shared file']) {
+    expect(result.stdout).toContain(`${kind} true kept 0 rw-p 00000000 00:00 0\n`);
+  }
+});
