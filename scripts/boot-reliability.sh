@@ -32,11 +32,16 @@ done
 out=${out:-$repo/.boot-results/$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p -- "$out"
 tsv=$out/boots.tsv
+# Boot a copy of vm/ taken now, so that edits to the checkout while the boots
+# run (bash reads a script as it goes) neither break nor change them.
+snapshot=$(mktemp -d "$out/vm-snapshot.XXXXXX")
+mkdir "$snapshot/vm"
+cp -- "$repo/vm/run" "$repo/vm/guest-init.sh" "$snapshot/vm/"
 [[ -s $tsv ]] || printf 'line\tboot\ttuning\thog\tresult\tstatus\tseconds\tstarted\n' >"$tsv"
 
 hogs=()
 stop_hogs() { ((${#hogs[@]})) && kill "${hogs[@]}" 2>/dev/null; hogs=(); return 0; }
-trap stop_hogs EXIT
+trap 'stop_hogs; rm -rf -- "$snapshot"' EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 if [[ -n $hog ]]; then
@@ -53,7 +58,7 @@ for line in "${lines[@]}"; do
     log=$out/$line-$i.log
     start=$EPOCHREALTIME
     rc=0
-    bash "$repo/vm/run" --kernel "$line" --no-module --boots 1 --timeout 900 -- true \
+    bash "$snapshot/vm/run" --kernel "$line" --no-module --boots 1 --timeout 900 -- true \
       >"$log" 2>&1 || rc=$?
     end=$EPOCHREALTIME
     seconds=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }')
