@@ -37,7 +37,7 @@ tsv=$out/boots.tsv
 snapshot=$(mktemp -d "$out/vm-snapshot.XXXXXX")
 mkdir "$snapshot/vm"
 cp -- "$repo/vm/run" "$repo/vm/guest-init.sh" "$snapshot/vm/"
-[[ -s $tsv ]] || printf 'line\tboot\ttuning\thog\tresult\tstatus\tseconds\tstarted\n' >"$tsv"
+[[ -s $tsv ]] || printf 'line\tboot\ttuning\thog\tresult\tstatus\tseconds\tended\n' >"$tsv"
 
 hogs=()
 stop_hogs() { ((${#hogs[@]})) && kill "${hogs[@]}" 2>/dev/null; hogs=(); return 0; }
