@@ -5,6 +5,8 @@
 # at their host paths, inserts the module, runs the job's command and leaves its
 # exit status in the job directory. Any failure before the command runs powers
 # off without a status, which vm/run reports with the console's last lines.
+# Right before the module goes in, it leaves $JOB/started: vm/run boots again
+# a guest that died without it, never one that died after.
 
 export PATH=/bin
 
@@ -77,6 +79,26 @@ mount -t devpts -o newinstance,ptmxmode=0666 devpts /newroot/dev/pts
 mount -t tmpfs -o mode=1777 tmpfs /newroot/dev/shm
 # /tmp needs no mount of its own: the overlay makes it writable, and a fresh
 # tmpfs would hide a repository or job directory that lives under the host's /tmp.
+
+# Test faults from vm/run (KMMAP_VM_FAULT), on the kernel command line of a
+# boot that is to die before the command starts.
+read -r cmdline </proc/cmdline
+for arg in $cmdline; do
+	case $arg in
+	kmmap_vm.fault=panic-before-command)
+		echo "kmmap-vm: test fault: panicking before the command starts"
+		echo c >/proc/sysrq-trigger
+		;;
+	kmmap_vm.fault=hang-before-command)
+		echo "kmmap-vm: test fault: hanging before the command starts"
+		while :; do sleep 60; done
+		;;
+	esac
+done
+
+# From here on, what happens is the command's (inserting the module is part
+# of it): the job share is uncached, so the host sees this file at once.
+: >"/newroot$JOB/started" || fail "cannot write to the job directory $JOB"
 
 if [ -n "$KO" ]; then
 	insmod "/newroot$KO" || fail "insmod $KO failed"
