@@ -45,7 +45,7 @@ if (v.help) {
   --time S               stop starting batches after S seconds
   --replay               run the program of --seed alone, shrink it, print it
   --path P               with --replay: fast-check path of a shrunk program
-  --leak N               mappings per leak phase (3 kinds x close/drop; default 100000, 0: none)
+  --leak N               mappings per leak phase (3 kinds x close, drop, drop-sync; default 100000, 0: none)
   --jobs N               child processes at a time (default 1)
   --programs-per-batch N programs per child process (default 150)
   --no-shrink            report failures without shrinking them

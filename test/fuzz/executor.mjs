@@ -454,7 +454,7 @@ export class Executor {
 
   /** Reads sampled bytes of the mapping and compares them with the model. */
   checkSlot(s, via = 'mapping') {
-    if (s.closed || s.noTouch || s.pendingWriters > 0) return;
+    if (s.closed || s.noTouch || s.pendingWriters > 0 || s.file?.pendingWriters > 0) return;
     const starts = new Set([0, Math.max(0, s.length - 64)]);
     for (let k = 1; k < 4 && k * PAGE < s.length; k++) starts.add(Math.min(s.length - 1, (k * 7919 * PAGE) % s.length));
     for (const start of starts) {
@@ -476,7 +476,7 @@ export class Executor {
   }
 
   checkFile(file, where) {
-    if (file.stale) return;
+    if (file.stale || file.pendingWriters > 0) return;
     const size = this.fileSize(file);
     const actual = Buffer.alloc(size);
     fs.readSync(file.fd, actual, 0, size, 0);
@@ -602,6 +602,7 @@ export class Executor {
   }
 
   allowBeyondEndOf(optionsDesc) {
+    if (optionsDesc?.t === 'undef') return false;
     if (!optionsDesc || optionsDesc.t !== 'obj') return true;
     const field = optionsDesc.props.find(([key]) => key === 'allowBeyondEnd');
     if (!field) return false;
@@ -920,8 +921,10 @@ export class Executor {
     });
     this.log(line);
     if (writer) s.pendingWriters++;
+    if (writer && s.file) s.file.pendingWriters = (s.file.pendingWriters ?? 0) + 1;
     const finished = done.then(() => {
       if (writer) s.pendingWriters--;
+      if (writer && s.file) s.file.pendingWriters--;
       this.syncClosed(s);
       if (writer && !s.closed && s.pendingWriters === 0) this.forget(s);
       if (writer && s.closed && s.file && s.shared) this.resyncFile(s.file);
@@ -949,7 +952,7 @@ export class Executor {
 
   doTransfer(c) {
     const s = this.pick(c.slot);
-    if (!s || s.closed || s.noTouch) return;
+    if (!s || s.closed || s.noTouch || s.length > MAX_TOUCH_LENGTH) return;
     let buf;
     try {
       buf = s.m.buffer;
@@ -962,18 +965,18 @@ export class Executor {
       let moved;
       if (c.how === 'transfer') {
         if (typeof ab.transfer !== 'function') return;
-        moved = ab.transfer();
         this.log(`const moved = ${s.name}.buffer.buffer.transfer();`);
+        moved = ab.transfer();
       } else if (c.how === 'clone') {
-        moved = structuredClone(ab, { transfer: [ab] });
         this.log(`const moved = structuredClone(${s.name}.buffer.buffer, { transfer: [${s.name}.buffer.buffer] });`);
+        moved = structuredClone(ab, { transfer: [ab] });
       } else {
+        this.log(`port1.postMessage(${s.name}.buffer.buffer, [${s.name}.buffer.buffer]); const moved = receiveMessageOnPort(port2).message;`);
         const { port1, port2 } = new MessageChannel();
         port1.postMessage(ab, [ab]);
         moved = receiveMessageOnPort(port2)?.message;
         port1.close();
         port2.close();
-        this.log(`port1.postMessage(${s.name}.buffer.buffer, [${s.name}.buffer.buffer]); const moved = receiveMessageOnPort(port2).message;`);
       }
       if (ab.byteLength === 0) s.selfDetached = true;
       if (moved instanceof ArrayBuffer) this.moved.push({ ab: moved, s, copied: ab.byteLength !== 0 });
