@@ -57,9 +57,10 @@ if (job.mode === 'leak') {
       onCommand: (i, label) => out(`C ${i} ${label}`),
       onTrace: job.trace ? (line) => out(`T ${JSON.stringify(line)}`) : undefined,
     });
+    const started = performance.now();
     const r = await executor.run(program);
     calls += r.calls;
-    out(`R ${JSON.stringify({ seed, calls: r.calls, checks: r.checks, violation: r.violation })}`);
+    out(`R ${JSON.stringify({ seed, calls: r.calls, checks: r.checks, violation: r.violation, ms: performance.now() - started })}`);
   }
   env.remove();
   out(`D ${JSON.stringify({ calls })}`);

@@ -18,12 +18,13 @@ const CHILD = path.join(HERE, 'child.mjs');
 
 /** The seed of program i of a run: one 31-bit number that alone regenerates the program. */
 export function programSeed(runSeed, i) {
-  let h = (runSeed ^ 0x9e3779b9) >>> 0;
-  h = Math.imul(h ^ i, 0x85ebca6b) >>> 0;
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35) >>> 0;
-  h ^= h >>> 16;
-  return h & 0x7fffffff;
+  return mix32((mix32(runSeed >>> 0) + Math.imul(i + 1, 0x9e3779b9)) >>> 0) & 0x7fffffff;
+}
+
+function mix32(x) {
+  let h = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
 }
 
 export function programOf(seed) {
@@ -101,6 +102,41 @@ export function runChild(job, { hangMs }) {
       resolve({ results: state.results, crash, done: state.done, leak: state.leak });
     });
   });
+}
+
+/**
+ * Runs programs ({ seed, program }) in child processes: after a crash or a
+ * hang, the programs after the one that died run in a fresh child.
+ * Returns { programs, calls, checks, failures, results, cleanMs, cleanPrograms }.
+ */
+export async function runPrograms(list, options) {
+  const out = { programs: 0, calls: 0, checks: 0, failures: [], results: [], cleanMs: 0, cleanPrograms: 0 };
+  let rest = list;
+  while (rest.length > 0) {
+    const outcome = await runChild({ repo: REPO, programs: rest, cliTimeout: options.cliTimeout }, options);
+    for (const r of outcome.results) {
+      out.programs++;
+      out.calls += r.calls ?? 0;
+      out.checks += r.checks ?? 0;
+      out.results.push(r);
+      if (r.violation) out.failures.push({ seed: r.seed, kind: r.violation.kind, where: r.violation.label, detail: r.violation.detail });
+      else {
+        out.cleanMs += r.ms ?? 0;
+        out.cleanPrograms++;
+      }
+    }
+    if (!outcome.crash) break;
+    out.programs++;
+    const crash = outcome.crash;
+    if (crash.seed === undefined) {
+      out.failures.push({ seed: rest[0].seed, kind: crash.kind, where: 'startup', detail: crash.detail });
+      break;
+    }
+    out.failures.push({ seed: crash.seed, kind: crash.kind, where: crash.where, detail: crash.detail });
+    const at = rest.findIndex((p) => p.seed === crash.seed);
+    rest = rest.slice(at + 1);
+  }
+  return out;
 }
 
 /** A failure's class: what went wrong, in which kind of call. */
@@ -191,6 +227,8 @@ export async function fuzz(options) {
   let batches = 0;
   let index = 0;
   let leakPhases = [];
+  let cleanMs = 0;
+  let cleanPrograms = 0;
   const firstSeed = programSeed(runSeed, 0);
   log(`kmmap fuzz: run seed ${runSeed}, at least ${options.calls} calls${options.timeSeconds ? `, at most ${options.timeSeconds} s` : ''}, ${perBatch} programs per child process, ${options.jobs} at a time`);
 
@@ -208,26 +246,13 @@ export async function fuzz(options) {
   const enough = () => calls >= options.calls || (options.batches && batches >= options.batches) || Date.now() > deadline;
 
   async function runBatch(list) {
-    let rest = list;
-    while (rest.length > 0) {
-      const outcome = await runChild({ repo: REPO, programs: rest, cliTimeout: options.cliTimeout }, childOptions);
-      for (const r of outcome.results) {
-        programs++;
-        calls += r.calls ?? 0;
-        checks += r.checks ?? 0;
-        if (r.violation) failures.push({ seed: r.seed, kind: r.violation.kind, where: r.violation.label, detail: r.violation.detail });
-      }
-      if (!outcome.crash) break;
-      programs++;
-      const crash = outcome.crash;
-      if (crash.seed === undefined) {
-        failures.push({ seed: rest[0].seed, kind: crash.kind, where: 'startup', detail: crash.detail });
-        break;
-      }
-      failures.push({ seed: crash.seed, kind: crash.kind, where: crash.where, detail: crash.detail });
-      const at = rest.findIndex((p) => p.seed === crash.seed);
-      rest = rest.slice(at + 1);
-    }
+    const r = await runPrograms(list, childOptions);
+    programs += r.programs;
+    calls += r.calls;
+    checks += r.checks;
+    cleanMs += r.cleanMs;
+    cleanPrograms += r.cleanPrograms;
+    failures.push(...r.failures);
     batches++;
   }
 
@@ -263,7 +288,7 @@ export async function fuzz(options) {
   log('');
   log(`== summary: run seed ${runSeed} ==`);
   log(`programs ${programs} (seeds programSeed(${runSeed}, 0..${index - 1}), first ${firstSeed}), batches ${batches}, calls ${calls}, checks ${checks}`);
-  log(`time ${seconds.toFixed(1)} s, ${(calls / seconds).toFixed(0)} calls/s (leak phases included)`);
+  log(`time ${seconds.toFixed(1)} s, ${(calls / seconds).toFixed(0)} calls/s (leak phases included); programs without a failure: ${cleanPrograms}, ${(cleanMs / Math.max(1, cleanPrograms)).toFixed(1)} ms each in their child`);
   for (const p of leakPhases) {
     const d = (key, f = (x) => x) => `${f(p.base[key])} -> peak ${f(p.peak[key])} -> after gc ${f(p.after[key])}`;
     log(`leak ${p.name.padEnd(14)} ${p.count} mappings in ${p.seconds.toFixed(1)} s: fds ${d('fds')}; maps ${d('maps')}; RSS ${d('rss', formatBytes)}${p.refused ? `; refused at ${p.refused.at}: ${p.refused.code}` : ''}`);
@@ -275,7 +300,7 @@ export async function fuzz(options) {
     log(`  ${key}: ${list.length}${seeds.length ? ` (seeds ${seeds.slice(0, 5).join(', ')}${seeds.length > 5 ? ', ...' : ''})` : ''}`);
     log(`      ${list[0].detail.split('\n')[0].slice(0, 400)}`);
   }
-  const report = { runSeed, programs, batches, calls, checks, seconds, leak: leakPhases, classes: [] };
+  const report = { runSeed, programs, batches, calls, checks, seconds, cleanPrograms, cleanMs, leak: leakPhases, classes: [] };
   if (options.shrink) {
     let budgetEnd = options.shrinkTotalSeconds ? Date.now() + options.shrinkTotalSeconds * 1000 : Infinity;
     for (const [key, list] of classes) {
