@@ -23,8 +23,8 @@ try {
       'no-shrink': { type: 'boolean', default: false },
       'shrink-time': { type: 'string', default: '90' },
       'shrink-total': { type: 'string', default: '900' },
-      'hang-ms': { type: 'string', default: '10000' },
-      'cli-timeout': { type: 'string', default: '4000' },
+      'hang-ms': { type: 'string', default: '20000' },
+      'cli-timeout': { type: 'string', default: '10000' },
       json: { type: 'string' },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -51,7 +51,8 @@ if (v.help) {
   --no-shrink            report failures without shrinking them
   --shrink-time S        time to shrink each failure class (default 90)
   --shrink-total S       time to shrink all classes (default 900)
-  --hang-ms MS           a child silent this long is hung (default 10000)
+  --hang-ms MS           a child silent this long is hung (default 20000)
+  --cli-timeout MS       a kmmap command running this long is hung (default 10000)
   --json FILE            also write the summary as JSON`);
   process.exit(0);
 }

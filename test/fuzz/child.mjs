@@ -60,7 +60,7 @@ if (job.mode === 'leak') {
     const started = performance.now();
     const r = await executor.run(program);
     calls += r.calls;
-    out(`R ${JSON.stringify({ seed, calls: r.calls, checks: r.checks, violation: r.violation, ms: performance.now() - started })}`);
+    out(`R ${JSON.stringify({ seed, calls: r.calls, workerCalls: r.workerCalls, checks: r.checks, violation: r.violation, ms: performance.now() - started })}`);
   }
   env.remove();
   out(`D ${JSON.stringify({ calls })}`);

@@ -83,7 +83,7 @@ export class Env {
     };
     this.userFds = [
       open(this.files[1].path, 'r'), open(this.files[5].path, 'r+'), open(this.files[3].path, 'r'), open('/dev/zero', 'r'),
-      open('/dev/zero', 'r+'), open(this.fifo, 'r+'), open(this.dir, 'r'), open('/proc/self/pagemap', 'r'),
+      open('/dev/zero', 'r+'), open('/dev/null', 'r'), open(this.dir, 'r'), open('/proc/self/pagemap', 'r'),
       open(this.files[7].path, 'r+'), open(this.files[2].path, 'r+'), open('/proc/version', 'r'), -1, 1_000_000, 2 ** 31 - 1,
     ];
     this.openUserFds = new Set(this.userFds.filter((fd) => fd >= 3 && fd < 1_000_000));

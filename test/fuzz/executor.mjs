@@ -75,6 +75,8 @@ export class Executor {
     this.pending = [];
     this.trace = [];
     this.calls = 0;
+    /** Loops of kmmap calls that workers ran before they were terminated (counted apart: each loop is several calls). */
+    this.workerCalls = 0;
     this.checks = 0;
     this.workers = [];
     this.sizes = new Map();
@@ -403,6 +405,7 @@ export class Executor {
   }
 
   resyncFile(file) {
+    this.staleCopies(file);
     this.sizes.delete(file);
     const size = this.fileSize(file);
     if (size > MAX_MODEL_SIZE) {
@@ -412,6 +415,14 @@ export class Executor {
     const content = Buffer.alloc(size);
     fs.readSync(file.fd, content, 0, size, 0);
     file.content = content;
+  }
+
+  /**
+   * After the file changed: private (copy) mappings of it may or may not see
+   * the change (populate, lock() and populate_write break copy-on-write early).
+   */
+  staleCopies(file) {
+    for (const o of this.live()) if (o.file === file && !o.shared) o.unknown = true;
   }
 
   /** After something wrote to the slot's memory in a way the model does not follow. */
@@ -508,7 +519,7 @@ export class Executor {
       else violation = { kind: 'fuzzer-error', where: 'executor', detail: err?.stack ?? String(err), command: index };
     }
     await this.cleanup();
-    return { violation, trace: this.trace, calls: this.calls, checks: this.checks };
+    return { violation, trace: this.trace, calls: this.calls, workerCalls: this.workerCalls, checks: this.checks };
   }
 
   async step(command) {
@@ -734,7 +745,7 @@ export class Executor {
         return;
       }
       case 'advise': {
-        if (s.length > DANGEROUS_LENGTH && /populate|willneed/.test(String(values[0]))) throw new Skip('populating a huge mapping');
+        if (s.length > DANGEROUS_LENGTH && (typeof values[0] !== 'string' || /populate|willneed/.test(values[0]))) throw new Skip('populating a huge mapping');
         const r = this.attempt(where, `${s.name}.advise(${argSrc});`, () => m.advise(...values));
         if (r.ok && ['dontneed', 'free', 'remove'].includes(values[0])) this.forget(s);
         if (r.ok && SPLITTING_ADVICE.has(values[0]) && values[1] !== undefined) s.splitBy.add('advise');
@@ -793,6 +804,7 @@ export class Executor {
         return; // hugetlbfs has no write(2)
       }
       data.copy(s.file.content, fo);
+      this.staleCopies(s.file);
       this.log(`fs.writeSync(fd(${s.file.name}), bytes(${len}), 0, ${len}, ${fo});`);
       return;
     }
@@ -816,6 +828,7 @@ export class Executor {
     if (s.kind === 'file' && s.shared && s.fileOffset !== undefined) {
       const fo = s.fileOffset + at;
       const size = this.fileSize(s.file);
+      this.staleCopies(s.file);
       const readBack = Buffer.alloc(data.length);
       const got = fs.readSync(s.file.fd, readBack, 0, data.length, fo);
       for (let i = 0; i < data.length; i++) {
@@ -1193,7 +1206,8 @@ export class Executor {
       new Promise((resolve) => { timer = setTimeout(() => resolve(false), 5000); }),
     ]);
     clearTimeout(timer);
-    this.calls += Atomics.load(counter, 0) + 1;
+    this.calls++;
+    this.workerCalls += Atomics.load(counter, 0);
     if (!terminated) throw new Violation('hang', 'Worker.terminate', `a worker busy with kmmap (${c.busy}) did not terminate within 5 s`);
     if (workerError && typeof workerError === 'object' && workerError.kind) {
       throw new Violation(workerError.kind, `worker ${workerError.where}`, workerError.detail);

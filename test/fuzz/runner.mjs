@@ -110,13 +110,14 @@ export function runChild(job, { hangMs }) {
  * Returns { programs, calls, checks, failures, results, cleanMs, cleanPrograms }.
  */
 export async function runPrograms(list, options) {
-  const out = { programs: 0, calls: 0, checks: 0, failures: [], results: [], cleanMs: 0, cleanPrograms: 0 };
+  const out = { programs: 0, calls: 0, workerCalls: 0, checks: 0, failures: [], results: [], cleanMs: 0, cleanPrograms: 0 };
   let rest = list;
   while (rest.length > 0) {
     const outcome = await runChild({ repo: REPO, programs: rest, cliTimeout: options.cliTimeout }, options);
     for (const r of outcome.results) {
       out.programs++;
       out.calls += r.calls ?? 0;
+      out.workerCalls += r.workerCalls ?? 0;
       out.checks += r.checks ?? 0;
       out.results.push(r);
       if (r.violation) out.failures.push({ seed: r.seed, kind: r.violation.kind, where: r.violation.label, detail: r.violation.detail });
@@ -222,6 +223,8 @@ export async function fuzz(options) {
   const perBatch = options.programsPerBatch;
   const failures = [];
   let calls = 0;
+  let workerCalls = 0;
+  let leakCalls = 0;
   let checks = 0;
   let programs = 0;
   let batches = 0;
@@ -249,6 +252,7 @@ export async function fuzz(options) {
     const r = await runPrograms(list, childOptions);
     programs += r.programs;
     calls += r.calls;
+    workerCalls += r.workerCalls;
     checks += r.checks;
     cleanMs += r.cleanMs;
     cleanPrograms += r.cleanPrograms;
@@ -272,7 +276,7 @@ export async function fuzz(options) {
   if (leakRun) {
     const outcome = await leakRun;
     leakPhases = outcome.leak;
-    calls += outcome.done?.calls ?? leakPhases.reduce((sum, p) => sum + p.count * (p.name.endsWith('-close') ? 2 : 1), 0);
+    leakCalls = outcome.done?.calls ?? leakPhases.reduce((sum, p) => sum + p.count * (p.name.endsWith('-close') ? 2 : 1), 0);
     for (const v of outcome.done?.violations ?? []) failures.push({ seed: null, kind: v.kind, where: v.where, detail: v.detail });
     if (outcome.crash) failures.push({ seed: null, kind: outcome.crash.kind, where: outcome.crash.where, detail: outcome.crash.detail });
   }
@@ -287,8 +291,9 @@ export async function fuzz(options) {
   }
   log('');
   log(`== summary: run seed ${runSeed} ==`);
-  log(`programs ${programs} (seeds programSeed(${runSeed}, 0..${index - 1}), first ${firstSeed}), batches ${batches}, calls ${calls}, checks ${checks}`);
-  log(`time ${seconds.toFixed(1)} s, ${(calls / seconds).toFixed(0)} calls/s (leak phases included); programs without a failure: ${cleanPrograms}, ${(cleanMs / Math.max(1, cleanPrograms)).toFixed(1)} ms each in their child`);
+  log(`programs ${programs} (seeds programSeed(${runSeed}, 0..${index - 1}), first ${firstSeed}), batches ${batches}`);
+  log(`calls ${calls} in programs (${checks} read-back checks), ${leakCalls} in the leak phases, ${workerCalls} loops of calls in workers terminated at random moments`);
+  log(`time ${seconds.toFixed(1)} s, ${(calls / seconds).toFixed(0)} program calls/s; programs without a failure: ${cleanPrograms}, ${(cleanMs / Math.max(1, cleanPrograms)).toFixed(1)} ms each in their child`);
   for (const p of leakPhases) {
     const d = (key, f = (x) => x) => `${f(p.base[key])} -> peak ${f(p.peak[key])} -> after gc ${f(p.after[key])}`;
     log(`leak ${p.name.padEnd(14)} ${p.count} mappings in ${p.seconds.toFixed(1)} s: fds ${d('fds')}; maps ${d('maps')}; RSS ${d('rss', formatBytes)}${p.refused ? `; refused at ${p.refused.at}: ${p.refused.code}` : ''}`);
@@ -300,21 +305,29 @@ export async function fuzz(options) {
     log(`  ${key}: ${list.length}${seeds.length ? ` (seeds ${seeds.slice(0, 5).join(', ')}${seeds.length > 5 ? ', ...' : ''})` : ''}`);
     log(`      ${list[0].detail.split('\n')[0].slice(0, 400)}`);
   }
-  const report = { runSeed, programs, batches, calls, checks, seconds, cleanPrograms, cleanMs, leak: leakPhases, classes: [] };
+  const report = { runSeed, programs, batches, calls, leakCalls, workerCalls, checks, seconds, cleanPrograms, cleanMs, leak: leakPhases, classes: [] };
   if (options.shrink) {
-    let budgetEnd = options.shrinkTotalSeconds ? Date.now() + options.shrinkTotalSeconds * 1000 : Infinity;
+    const budgetEnd = options.shrinkTotalSeconds ? Date.now() + options.shrinkTotalSeconds * 1000 : Infinity;
     for (const [key, list] of classes) {
-      const first = list.find((f) => f.seed !== null);
       const entry = { class: key, count: list.length, seeds: list.map((f) => f.seed), detail: list[0].detail };
       report.classes.push(entry);
-      if (!first || Date.now() > budgetEnd) continue;
-      const shrunk = await shrink(first.seed, key, childOptions);
+      const candidates = list.filter((f) => f.seed !== null).slice(0, 3);
+      let first;
+      let shrunk;
+      for (const candidate of candidates) {
+        if (Date.now() > budgetEnd) break;
+        shrunk = await shrink(candidate.seed, key, childOptions);
+        first = candidate;
+        if (shrunk.reproduced) break;
+      }
+      if (!shrunk) continue;
       log('');
       if (!shrunk.reproduced) {
-        log(`-- ${key}: seed ${first.seed} does not fail this way when run alone (it needs its batch: programs before it in the same child)`);
+        log(`-- ${key}: seeds ${candidates.map((c) => c.seed).join(', ')} do not fail this way when run alone (timing, or programs before them in the same child)`);
         entry.reproducedAlone = false;
         continue;
       }
+      entry.seed = first.seed;
       entry.minimal = shrunk.failure.trace;
       entry.path = shrunk.path;
       log(`-- ${key}: seed ${first.seed}; reproduce: npm run fuzz -- --seed ${first.seed} --replay`);
@@ -327,6 +340,6 @@ export async function fuzz(options) {
   }
   if (options.json) fs.writeFileSync(options.json, JSON.stringify(report, null, 2));
   log('');
-  log(`${calls} calls, ${failures.length} failures`);
+  log(`${calls} calls (+ ${leakCalls} in leak phases, ${workerCalls} worker loops), ${failures.length} failures`);
   return failures.length > 0 ? 1 : 0;
 }
