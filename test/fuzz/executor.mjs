@@ -784,7 +784,8 @@ export class Executor {
 
   doWrite(c) {
     const s = this.pick(c.slot);
-    if (!s || s.closed || s.length === 0) return;
+    // While an asynchronous writer is at work, read-back would race with it.
+    if (!s || s.closed || s.length === 0 || s.pendingWriters > 0 || s.file?.pendingWriters > 0) return;
     const at = c.at % s.length;
     let len = Math.min(c.len, s.length - at);
     if (s.kind === 'file' && s.allowBeyondEnd && s.fileOffset !== undefined) {
@@ -910,6 +911,8 @@ export class Executor {
       this.log(`  // throws ${err?.code ?? err?.name}`);
     }
     this.syncClosed(s);
+    // A writer may have written part of its bytes before a hostile value closed the mapping.
+    if ((writes || c.op === 'set') && s.file && s.shared) this.resyncFile(s.file);
     if (!s.closed && (writes || c.op === 'set')) this.forget(s);
     else if (!s.closed) this.checkSlot(s);
   }
@@ -972,7 +975,9 @@ export class Executor {
 
   doTransfer(c) {
     const s = this.pick(c.slot);
-    if (!s || s.closed || s.noTouch || s.length > MAX_TOUCH_LENGTH) return;
+    if (!s || s.closed || s.noTouch || s.length > MAX_TOUCH_LENGTH || s.length === 0) return;
+    // A copy reads every byte: never a page the README says raises SIGBUS.
+    for (const i of [0, s.length - 1]) if (!this.touchable(s, i)) return;
     let buf;
     try {
       buf = s.m.buffer;
