@@ -125,8 +125,9 @@ export function numberSource(v) {
   if (v === Infinity) return 'Infinity';
   if (v === -Infinity) return '-Infinity';
   if (Number.isInteger(v) && Math.abs(v) >= 2 ** 20) {
-    const log = Math.log2(Math.abs(v));
-    if (Number.isInteger(log)) return `${v < 0 ? '-' : ''}2 ** ${log}`;
+    const log = Math.round(Math.log2(Math.abs(v)));
+    if (2 ** log === Math.abs(v)) return `${v < 0 ? '-' : ''}2 ** ${log}`;
+    if (2 ** log - 1 === Math.abs(v)) return `${v < 0 ? '-' : ''}(2 ** ${log} - 1)`;
   }
   return String(v);
 }
