@@ -1198,11 +1198,13 @@ export class Executor {
     });
     let workerError;
     worker.on('error', (err) => { workerError = err; });
-    worker.on('message', (msg) => { if (msg?.violation) workerError = msg.violation; });
+    let readyTimer;
     await new Promise((resolve) => {
-      worker.once('online', resolve);
+      worker.on('message', (msg) => { if (msg === 'ready') resolve(); });
       worker.once('exit', resolve);
+      readyTimer = setTimeout(resolve, 10_000);
     });
+    clearTimeout(readyTimer);
     await new Promise((resolve) => setTimeout(resolve, c.after));
     this.log(`const w = new Worker(busyWithKmmap /* ${c.busy}, seed ${c.seed}${descriptor ? `, maps ${share.name}.descriptor()` : ''} */); await sleep(${c.after}); await w.terminate();`);
     let timer;
