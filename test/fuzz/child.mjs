@@ -7,6 +7,7 @@
 //   R <json>          a program's result
 //   L <json>          a leak phase's figures
 //   D <json>          the batch is done
+//   E <dir>           its temporary directory (the parent removes it if the child dies)
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
@@ -39,6 +40,7 @@ process.on('uncaughtException', (err) => {
 
 if (job.mode === 'leak') {
   const dir = fs.mkdtempSync('/tmp/kmmap-fuzz-leak-');
+  out(`E ${dir}`);
   try {
     const r = await runLeak(kmmap, dir, job.count, out);
     out(`D ${JSON.stringify(r)}`);
@@ -47,6 +49,7 @@ if (job.mode === 'leak') {
   }
 } else {
   const env = new Env();
+  out(`E ${env.dir}`);
   let calls = 0;
   for (const { seed, program } of job.programs) {
     out(`P ${seed}`);

@@ -80,6 +80,8 @@ export function runChild(job, { hangMs }) {
           state.leak.push(JSON.parse(rest));
         } else if (tag === 'D') {
           state.done = JSON.parse(rest);
+        } else if (tag === 'E') {
+          state.dir = rest;
         }
       }
     });
@@ -90,6 +92,7 @@ export function runChild(job, { hangMs }) {
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       fs.rmSync(file, { force: true });
+      if (state.dir?.startsWith(os.tmpdir())) fs.rmSync(state.dir, { recursive: true, force: true });
       let crash;
       if (hung) {
         crash = { kind: 'hang', detail: `no progress for ${hangMs / 1000} s` };
