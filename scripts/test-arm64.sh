@@ -100,7 +100,7 @@ KNOWN_FAILURES=(
 report=$suite/.test-results/arm64.json
 mkdir -p "$(dirname "$report")"
 status=0
-(cd "$suite" && "$node" node_modules/vitest/vitest.mjs run --project host --reporter=default --reporter=json --outputFile.json="$report") || status=$?
+(cd "$suite" && "$node" node_modules/vitest/vitest.mjs run --project host --testTimeout=300000 --hookTimeout=300000 --reporter=default --reporter=json --outputFile.json="$report") || status=$?
 "$node" - "$report" "${KNOWN_FAILURES[@]}" <<'EOF'
 const fs = require('node:fs');
 const [report, ...known] = process.argv.slice(2);
