@@ -105,9 +105,9 @@ KNOWN_FAILURES=(
   'pagemap-scan.test.ts > pagemap.scan leaves out address space no mapping covers'
   'pagemap-scan.test.ts > pagemap.scan PAGEMAP_SCAN and the pagemap fallback agree'
   'pagemap-scan.test.ts > pagemap.scan more regions than one ioctl call returns'
-  # The guest's addresses are not the host's: qemu-user places the guest at
-  # an offset in its own address space, so /proc/<pid>/pagemap indexed by a
-  # guest address describes some other page of the qemu process.
+  # `kmmap pagemap` scans with PAGEMAP_SCAN and falls back to reading
+  # pagemap only where the kernel lacks it (ENOTTY, EINVAL), so it stops at
+  # qemu's ENOSYS (exit 1).
   'cli-pagemap-vs-c-reader.test.ts > without --all'
   'cli.test.ts > pagemap --json'
   'cli.test.ts > without CAP_SYS_ADMIN, pagemap says PFNs are hidden'
