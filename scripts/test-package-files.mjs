@@ -51,11 +51,14 @@ dist/map-options.d.ts
 dist/map-options.js
 dist/mapping.d.ts
 dist/mapping.js
+dist/memlock.js
 dist/page.d.ts
 dist/page.js
 dist/pagemap-report.js
 dist/pagemap.d.ts
 dist/pagemap.js
+dist/paths.d.ts
+dist/paths.js
 dist/procfs.d.ts
 dist/procfs.js
 dist/uapi.d.ts
