@@ -382,6 +382,13 @@ static void fill(int lkmc)
 		*(uint64_t *)(area + off) = PATTERN + off;
 }
 
+/* "name: count", and the first failure's message if there was one. */
+static void report(const char *name, unsigned long n, const char *first)
+{
+	printf("%s: %lu%s%s\n", name, n, first && n ? ": " : "",
+	       first && n ? first : "");
+}
+
 static unsigned int mappings(int lkmc)
 {
 	struct kmmap_info i;
@@ -476,17 +483,17 @@ int main(int argc, char **argv)
 	if (munmap(area, area_len) || munmap(both, 2 * slot_len))
 		die("munmap");
 
-	printf("reads: %lu\n", reads);
-	printf("slot-segv: %lu\n", slot_segv);
-	printf("wrong: %lu %s\n", wrong, first_wrong);
-	printf("unexpected-signals: %lu %s\n", unexpected, first_unexpected);
-	printf("dontneed: %lu\n", zaps);
-	printf("dontneed-einval: %lu\n", zaps_einval);
-	printf("dontneed-failures: %lu %s\n", zap_failures, first_zap);
-	printf("mremap-cycles: %lu\n", cycles);
-	printf("mremap-failures: %lu %s\n", mremap_failures, first_mremap);
-	printf("forks: %lu\n", forks);
-	printf("fork-failures: %lu %s\n", fork_failures, first_fork);
+	report("reads", reads, NULL);
+	report("slot-segv", slot_segv, NULL);
+	report("wrong", wrong, first_wrong);
+	report("unexpected-signals", unexpected, first_unexpected);
+	report("dontneed", zaps, NULL);
+	report("dontneed-einval", zaps_einval, NULL);
+	report("dontneed-failures", zap_failures, first_zap);
+	report("mremap-cycles", cycles, NULL);
+	report("mremap-failures", mremap_failures, first_mremap);
+	report("forks", forks, NULL);
+	report("fork-failures", fork_failures, first_fork);
 	printf("mappings-left: %d\n", (int)mappings(lkmc) - (int)baseline);
 
 	failed = wrong || unexpected || zap_failures || mremap_failures ||
