@@ -162,7 +162,8 @@ static void *reader(void *arg)
 
 	seed = (uintptr_t)arg * 0x9e3779b97f4a7c15ULL + 1;
 	guarded = 1;
-	while (!stop) {
+	/* Each thread runs at least once, however late it starts. */
+	do {
 		/* Back from a fault: look at stop before going on. */
 		if (sigsetjmp(fault_return, 0)) {
 			in_slot = 0;
@@ -192,7 +193,7 @@ static void *reader(void *arg)
 		}
 		in_slot = 0;
 		count(&reads, k);
-	}
+	} while (!stop);
 	return NULL;
 }
 
@@ -218,7 +219,7 @@ static void *zapper(void *arg)
 
 	(void)arg;
 	seed = 0x2a;
-	while (!stop) {
+	do {
 		size_t first = next_random(&seed) % pages;
 		size_t n = 1 + next_random(&seed) % (pages - first);
 		int rc = madvise(area + first * page, n * page, MADV_DONTNEED);
@@ -232,7 +233,7 @@ static void *zapper(void *arg)
 			fail(&zap_failures, first_zap,
 			     "MADV_DONTNEED pages %zu+%zu: %s", first, n,
 			     rc ? strerror(e) : "succeeded on a pfn mapping");
-	}
+	} while (!stop);
 	return NULL;
 }
 
@@ -270,7 +271,7 @@ static void *mover(void *arg)
 	void *p;
 
 	(void)arg;
-	while (!stop) {
+	do {
 		EXPECT_AT(mremap(slot[0], slot_len, slot_len,
 				 MREMAP_MAYMOVE | MREMAP_FIXED, slot[1]),
 			  slot[1], "move to slot 1");
@@ -310,7 +311,7 @@ static void *mover(void *arg)
 			       MAP_SHARED | MAP_FIXED, fd, 0),
 			  slot[0], "map afresh over slot 0");
 		count(&cycles, 1);
-	}
+	} while (!stop);
 	return NULL;
 }
 
@@ -340,7 +341,7 @@ static int child_checks(void)
 static void *forker(void *arg)
 {
 	(void)arg;
-	while (!stop) {
+	do {
 		pid_t child = fork();
 		int status;
 
@@ -357,7 +358,7 @@ static void *forker(void *arg)
 			     WIFEXITED(status) ? WEXITSTATUS(status) :
 			     WTERMSIG(status));
 		count(&forks, 1);
-	}
+	} while (!stop);
 	return NULL;
 }
 
