@@ -12,9 +12,18 @@
  *		       fd, 0);
  *
  * The buffer is allocated at load time (parameters "size" and "backing") and
- * freed at unload, so it outlives every mapping: each VMA holds a module
- * reference (mmap, vm_open on fork/split/mremap; dropped in vm_close), and
- * rmmod fails with EBUSY while any mapping or open file remains.
+ * freed at unload, so it outlives every mapping: every VMA holds its file
+ * (vm_file), the file holds the module (fops.owner), and the core drops both
+ * only after vm_close has returned, so rmmod fails with EBUSY while any
+ * mapping or open file remains and no module code runs after its last
+ * reference is gone.
+ *
+ * read(), write() and the ioctls respect the file's open mode: bytes leave
+ * the buffer only through a file open for reading (read, CHECKSUM) and enter
+ * it only through one open for writing (write, FILL), as with mmap(). write()
+ * copies with copy_from_iter(), which leaves the bytes past a faulting source
+ * untouched (copy_from_user() would zero them in the shared buffer), so
+ * nothing beyond what write() reports as written ever changes.
  *
  * Backings:
  *   contig   runs of physically contiguous pages from alloc_pages(), split
@@ -76,9 +85,11 @@
 #include <linux/module.h>
 #include <linux/moduleparam.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
+#include <linux/uio.h>
 #include <linux/vmalloc.h>
 
 #include "compat.h"
@@ -168,6 +179,11 @@ static size_t kmmap_page_chunk(size_t off, size_t len)
 	return min_t(size_t, len, PAGE_SIZE - offset_in_page(off));
 }
 
+static bool kmmap_method_allowed(u32 how)
+{
+	return how < KMMAP_METHOD_COUNT && (kmmap_buf.methods & BIT(how));
+}
+
 /* Is [off, off + len) inside the buffer? Written so nothing can overflow. */
 static bool kmmap_range_ok(u64 off, u64 len)
 {
@@ -176,11 +192,10 @@ static bool kmmap_range_ok(u64 off, u64 len)
 
 /* ------------------------------------------------------------------ VMAs */
 
+/* Counts VMAs for KMMAP_IOC_INFO; the VMA's vm_file pins the module. */
 static void kmmap_vm_open(struct vm_area_struct *vma)
 {
 	pr_debug("vm_open %#lx-%#lx\n", vma->vm_start, vma->vm_end);
-	/* The VMA this one was copied or split from already pins the module. */
-	__module_get(THIS_MODULE);
 	atomic_inc(&kmmap_buf.mappings);
 }
 
@@ -188,7 +203,6 @@ static void kmmap_vm_close(struct vm_area_struct *vma)
 {
 	pr_debug("vm_close %#lx-%#lx\n", vma->vm_start, vma->vm_end);
 	atomic_dec(&kmmap_buf.mappings);
-	module_put(THIS_MODULE);
 }
 
 /*
@@ -243,12 +257,9 @@ static vm_fault_t kmmap_vm_fault_around(struct vm_fault *vmf)
 		pgoff = end - left;
 		if (!err)
 			break;
-		if (err == -EBUSY)
-			pgoff++;
-		else if (err == -ENOMEM)
-			return VM_FAULT_OOM;
-		else
-			return VM_FAULT_SIGBUS;
+		if (err != -EBUSY)
+			return vmf_error(err);
+		pgoff++;
 	}
 	return VM_FAULT_NOPAGE;
 }
@@ -315,6 +326,9 @@ static int kmmap_mmap(struct file *file, struct vm_area_struct *vma)
 	unsigned long pgoff = vma->vm_pgoff, pages = vma_pages(vma);
 	int err = 0;
 
+	/* SET_METHOD admits only allowed methods; be sure before indexing. */
+	if (WARN_ON_ONCE(!kmmap_method_allowed(how)))
+		return -EINVAL;
 	pr_debug("mmap %s: %lu pages at pgoff %lu\n", kmmap_method_names[how],
 		 pages, pgoff);
 	/* VM_SHARED is cleared for read-only files; VM_MAYSHARE is not. */
@@ -357,51 +371,53 @@ static int kmmap_mmap(struct file *file, struct vm_area_struct *vma)
 	}
 	/*
 	 * On failure the core unmaps whatever was mapped and never calls
-	 * vm_close, so the references below are taken on success only. The
-	 * open file pins the module (fops.owner), so __module_get() is safe.
+	 * vm_close, so the mapping is counted on success only.
 	 */
 	if (err) {
 		pr_debug("mmap %s failed: %d\n", kmmap_method_names[how], err);
 		return err;
 	}
-	__module_get(THIS_MODULE);
 	atomic_inc(&kmmap_buf.mappings);
 	return 0;
 }
 
 /* ------------------------------------------------- read, write, lseek */
 
-static ssize_t kmmap_read(struct file *file, char __user *ubuf, size_t len,
-			  loff_t *ppos)
+/*
+ * Both copy page by page (the contig backing is not virtually contiguous)
+ * and stop at the first short copy, reporting what was copied. A fatal
+ * signal ends a long copy early, as a short count.
+ */
+static ssize_t kmmap_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
-	loff_t pos = *ppos;
-	size_t done = 0;
+	loff_t pos = iocb->ki_pos;
+	size_t len = iov_iter_count(to), done = 0;
 
 	if (pos < 0)
 		return -EINVAL;
-	if (pos >= kmmap_size())
+	if (pos >= kmmap_size() || !len)
 		return 0;
 	len = min_t(size_t, len, kmmap_size() - pos);
 
 	while (done < len) {
 		size_t n = kmmap_page_chunk(pos + done, len - done);
+		size_t copied = copy_to_iter(kmmap_addr(pos + done), n, to);
 
-		if (copy_to_user(ubuf + done, kmmap_addr(pos + done), n))
+		done += copied;
+		if (copied < n || fatal_signal_pending(current))
 			break;
-		done += n;
 		cond_resched();
 	}
-	if (!done && len)
-		return -EFAULT;
-	*ppos = pos + done;
+	if (!done)
+		return fatal_signal_pending(current) ? -EINTR : -EFAULT;
+	iocb->ki_pos = pos + done;
 	return done;
 }
 
-static ssize_t kmmap_write(struct file *file, const char __user *ubuf,
-			   size_t len, loff_t *ppos)
+static ssize_t kmmap_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
-	loff_t pos = *ppos;
-	size_t done = 0;
+	loff_t pos = iocb->ki_pos;
+	size_t len = iov_iter_count(from), done = 0;
 
 	if (pos < 0)
 		return -EINVAL;
@@ -413,15 +429,17 @@ static ssize_t kmmap_write(struct file *file, const char __user *ubuf,
 
 	while (done < len) {
 		size_t n = kmmap_page_chunk(pos + done, len - done);
+		/* Copies exactly what it reports; the rest stays as it was. */
+		size_t copied = copy_from_iter(kmmap_addr(pos + done), n, from);
 
-		if (copy_from_user(kmmap_addr(pos + done), ubuf + done, n))
+		done += copied;
+		if (copied < n || fatal_signal_pending(current))
 			break;
-		done += n;
 		cond_resched();
 	}
 	if (!done)
-		return -EFAULT;
-	*ppos = pos + done;
+		return fatal_signal_pending(current) ? -EINTR : -EFAULT;
+	iocb->ki_pos = pos + done;
 	return done;
 }
 
@@ -432,9 +450,14 @@ static loff_t kmmap_llseek(struct file *file, loff_t offset, int whence)
 
 /* ------------------------------------------------------------- ioctls */
 
-static bool kmmap_method_allowed(u32 how)
+/*
+ * Physical layout is CAP_SYS_ADMIN's business: the caller's, at the call, so
+ * that a descriptor handed to a less privileged process reveals nothing to it.
+ * (pagemap checks the opener instead; kmmap's rule is the stricter one.)
+ */
+static bool kmmap_may_see_layout(void)
 {
-	return how < KMMAP_METHOD_COUNT && (kmmap_buf.methods & BIT(how));
+	return capable(CAP_SYS_ADMIN);
 }
 
 static long kmmap_ioctl_info(struct kmmap_file *kf, void __user *uarg)
@@ -445,9 +468,12 @@ static long kmmap_ioctl_info(struct kmmap_file *kf, void __user *uarg)
 		.backing	= kmmap_buf.backing,
 		.method		= READ_ONCE(kf->method),
 		.methods	= kmmap_buf.methods,
-		.max_chunk_pages = kmmap_buf.max_chunk_pages,
 		.mappings	= atomic_read(&kmmap_buf.mappings),
 	};
+
+	/* How contiguous the buffer is would hint at its PFNs: 0 = hidden. */
+	if (kmmap_may_see_layout())
+		info.max_chunk_pages = kmmap_buf.max_chunk_pages;
 
 	return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
 }
@@ -474,8 +500,7 @@ static long kmmap_ioctl_pfns(void __user *uarg)
 	u64 __user *out;
 	u64 i;
 
-	/* Same rule as PFNs in /proc/<pid>/pagemap. */
-	if (!capable(CAP_SYS_ADMIN))
+	if (!kmmap_may_see_layout())
 		return -EPERM;
 	if (copy_from_user(&req, uarg, sizeof(req)))
 		return -EFAULT;
@@ -492,6 +517,8 @@ static long kmmap_ioctl_pfns(void __user *uarg)
 			pfns[j] = page_to_pfn(kmmap_buf.pages[req.first + i + j]);
 		if (copy_to_user(out + i, pfns, n * sizeof(pfns[0])))
 			return -EFAULT;
+		if (fatal_signal_pending(current))
+			return -EINTR;
 		cond_resched();
 	}
 	return 0;
@@ -500,7 +527,8 @@ static long kmmap_ioctl_pfns(void __user *uarg)
 static long kmmap_ioctl_fill(void __user *uarg)
 {
 	struct kmmap_fill req;
-	u64 done = 0;
+	u64 done = 0, tmp;
+	u32 byte;
 
 	if (copy_from_user(&req, uarg, sizeof(req)))
 		return -EFAULT;
@@ -515,12 +543,20 @@ static long kmmap_ioctl_fill(void __user *uarg)
 	     !IS_ALIGNED(req.length, 8)))
 		return -EINVAL;
 
+	/*
+	 * The pattern byte of buffer offset o is o % pattern_len: computed once
+	 * (do_div: 32-bit kernels have no 64-bit '%'), then carried along.
+	 */
+	tmp = req.offset;
+	byte = do_div(tmp, req.pattern_len);
 	while (done < req.length) {
 		u64 off = req.offset + done;
 		size_t n = kmmap_page_chunk(off, req.length - done);
 		u8 *dst = kmmap_addr(off);
 		size_t k;
 
+		if (fatal_signal_pending(current))
+			return -EINTR;
 		if (req.flags & KMMAP_FILL_ADD_OFFSET) {
 			__le64 *word = (__le64 *)dst;
 
@@ -530,9 +566,9 @@ static long kmmap_ioctl_fill(void __user *uarg)
 			memset(dst, req.pattern & 0xff, n);
 		} else {
 			for (k = 0; k < n; k++) {
-				unsigned int byte = (off + k) % req.pattern_len;
-
 				dst[k] = req.pattern >> (8 * byte);
+				if (++byte == req.pattern_len)
+					byte = 0;
 			}
 		}
 		done += n;
@@ -556,6 +592,8 @@ static long kmmap_ioctl_checksum(struct kmmap_checksum __user *uarg)
 		u64 off = req.offset + done;
 		size_t n = kmmap_page_chunk(off, req.length - done);
 
+		if (fatal_signal_pending(current))
+			return -EINTR;
 		crc = crc32_le(crc, kmmap_addr(off), n);
 		done += n;
 		cond_resched();
@@ -578,8 +616,14 @@ static long kmmap_ioctl(struct file *file, unsigned int cmd,
 	case KMMAP_IOC_PFNS:
 		return kmmap_ioctl_pfns(uarg);
 	case KMMAP_IOC_FILL:
+		/* Writes the buffer: only through a file open for writing. */
+		if (!(file->f_mode & FMODE_WRITE))
+			return -EBADF;
 		return kmmap_ioctl_fill(uarg);
 	case KMMAP_IOC_CHECKSUM:
+		/* Reveals the bytes: only through a file open for reading. */
+		if (!(file->f_mode & FMODE_READ))
+			return -EBADF;
 		return kmmap_ioctl_checksum(uarg);
 	default:
 		return -ENOTTY;
@@ -613,8 +657,8 @@ static const struct file_operations kmmap_fops = {
 	.owner		= THIS_MODULE,
 	.open		= kmmap_open,
 	.release	= kmmap_release,
-	.read		= kmmap_read,
-	.write		= kmmap_write,
+	.read_iter	= kmmap_read_iter,
+	.write_iter	= kmmap_write_iter,
 	.llseek		= kmmap_llseek,
 	.mmap		= kmmap_mmap,
 	.unlocked_ioctl	= kmmap_ioctl,
@@ -784,7 +828,7 @@ static int kmmap_parse_params(void)
 	if (size / PAGE_SIZE >= totalram_pages() / 2) {
 		pr_err("size=%lu: more than half of RAM (%lu MiB)\n", size,
 		       totalram_pages() >> (20 - PAGE_SHIFT));
-		return -ENOMEM;
+		return -EINVAL;
 	}
 	kmmap_buf.nr_pages = DIV_ROUND_UP(size, PAGE_SIZE);
 	return 0;

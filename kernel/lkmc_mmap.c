@@ -16,15 +16,26 @@
  *
  * Lifetime: proc_ops has no .owner. An open file cannot outlive the proc
  * entry (remove_proc_entry() releases open files itself), but a mapping can,
- * and its vm_ops point into this module. So every VMA holds a module
- * reference, taken in mmap and vm_open (fork, mremap) and dropped in
- * vm_close: rmmod fails with EBUSY while any mapping lives. The page itself
- * lives until release(), which cannot run before the last VMA is gone since
- * each VMA holds a reference to the file.
+ * and its vm_ops point into this module. A module reference dropped by the
+ * module itself (module_put() in vm_close) would leave a window: once the
+ * last reference is gone, a concurrent rmmod may free the module while the
+ * closing task is still returning through its code. So the module never
+ * drops its own last reference; the kernel's code does, as it does for
+ * dma-buf mappings: mmap() points the VMA at a file of this module's own
+ * (an anonymous inode whose fops have .owner), which holds the module and a
+ * reference to the page. The core copies vm_file on fork and split and drops
+ * it with fput() after vm_close, from its own code; the last fput() releases
+ * the page and then the module. rmmod fails with EBUSY while any mapping
+ * lives. /proc/<pid>/maps names such a mapping "anon_inode:lkmc_mmap".
+ *
+ * The page is charged to the opener's memory cgroup where the kernel allows
+ * a charged page to be mapped (see KMMAP_GFP_MAPPED_PAGE in compat.h).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/anon_inodes.h>
 #include <linux/capability.h>
+#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/kmmap.h>
 #include <linux/mm.h>
@@ -49,19 +60,6 @@ static struct page *lkmc_page(struct file *file)
 	return file->private_data;
 }
 
-static void lkmc_vm_open(struct vm_area_struct *vma)
-{
-	pr_debug("vm_open %#lx-%#lx\n", vma->vm_start, vma->vm_end);
-	/* The VMA being copied already pins the module. */
-	__module_get(THIS_MODULE);
-}
-
-static void lkmc_vm_close(struct vm_area_struct *vma)
-{
-	pr_debug("vm_close %#lx-%#lx\n", vma->vm_start, vma->vm_end);
-	module_put(THIS_MODULE);
-}
-
 static vm_fault_t lkmc_vm_fault(struct vm_fault *vmf)
 {
 	struct page *page = vmf->vma->vm_private_data;
@@ -78,9 +76,20 @@ static vm_fault_t lkmc_vm_fault(struct vm_fault *vmf)
 }
 
 static const struct vm_operations_struct lkmc_vm_ops = {
-	.open	= lkmc_vm_open,
-	.close	= lkmc_vm_close,
 	.fault	= lkmc_vm_fault,
+};
+
+/* The last fput() of a mapping's file: the kernel then drops the module. */
+static int lkmc_map_release(struct inode *inode, struct file *file)
+{
+	put_page(file->private_data);
+	return 0;
+}
+
+/* The file every mapping holds instead of /proc/lkmc_mmap (see the top). */
+static const struct file_operations lkmc_map_fops = {
+	.owner		= THIS_MODULE,
+	.release	= lkmc_map_release,
 };
 
 static int lkmc_open(struct inode *inode, struct file *file)
@@ -88,13 +97,13 @@ static int lkmc_open(struct inode *inode, struct file *file)
 	struct page *page;
 
 	/* Charged to the opener's memory cgroup: anyone may open this file. */
-	page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	page = alloc_page(KMMAP_GFP_MAPPED_PAGE);
 	if (!page)
 		return -ENOMEM;
 
 	memcpy(page_address(page), "asdf", LKMC_MSG_SIZE);
 	file->private_data = page;
-	pr_debug("open: pfn %#lx\n", page_to_pfn(page));
+	pr_debug("open\n");
 	return 0;
 }
 
@@ -136,17 +145,31 @@ static loff_t lkmc_lseek(struct file *file, loff_t offset, int whence)
 
 static int lkmc_mmap(struct file *file, struct vm_area_struct *vma)
 {
+	struct page *page = lkmc_page(file);
+	struct file *map_file;
+
 	pr_debug("mmap %lu pages at pgoff %lu\n", vma_pages(vma),
 		 vma->vm_pgoff);
 	if (vma->vm_pgoff != 0 || vma_pages(vma) != 1)
 		return -EINVAL;
 
-	/* Fails only while the module is being unloaded. */
-	if (!try_module_get(THIS_MODULE))
-		return -ENODEV;
+	/*
+	 * Takes the module reference (fops.owner); fails only while the
+	 * module is being unloaded. The page reference is the new file's.
+	 */
+	get_page(page);
+	map_file = anon_inode_getfile(LKMC_MMAP_NAME, &lkmc_map_fops, page,
+				      file->f_flags & O_ACCMODE);
+	if (IS_ERR(map_file)) {
+		put_page(page);
+		return PTR_ERR(map_file) == -ENOENT ? -ENODEV :
+						       PTR_ERR(map_file);
+	}
+	kmmap_vma_set_file(vma, map_file);
+	fput(map_file);
 
 	vma->vm_ops = &lkmc_vm_ops;
-	vma->vm_private_data = lkmc_page(file);
+	vma->vm_private_data = page;
 	kmmap_vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
 	return 0;
 }
@@ -158,11 +181,10 @@ static long lkmc_ioctl(struct file *file, unsigned int cmd,
 
 	switch (cmd) {
 	case LKMC_MMAP_IOC_PHYS_ADDR:
-		/* Same rule as PFNs in /proc/<pid>/pagemap. */
+		/* The caller's CAP_SYS_ADMIN, as for /dev/kmmap's PFNs. */
 		if (!capable(CAP_SYS_ADMIN))
 			return -EPERM;
 		phys = PFN_PHYS(page_to_pfn(lkmc_page(file)));
-		pr_debug("ioctl phys_addr %#llx\n", phys);
 		return put_user(phys, (u64 __user *)arg);
 	default:
 		return -ENOTTY;

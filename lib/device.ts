@@ -34,8 +34,12 @@ export interface DeviceInfo {
   method: MappingMethod;
   /** The methods this backing allows. */
   methods: MappingMethod[];
-  /** The longest physically contiguous run of pages in the buffer. */
-  maxChunkPages: number;
+  /**
+   * The longest physically contiguous run of pages in the buffer, or null
+   * where it is hidden: like the PFNs, only a caller with CAP_SYS_ADMIN
+   * sees it.
+   */
+  maxChunkPages: number | null;
   /** Mappings (VMAs) of the buffer that exist now, in every process. */
   mappings: number;
 }
@@ -177,7 +181,7 @@ export class KmmapDevice implements Disposable {
       backing: nameOf(BACKINGS, out.readUInt32LE(o.backing)),
       method: nameOf(MAPPING_METHODS, out.readUInt32LE(o.method)),
       methods: MAPPING_METHODS.filter((_, i) => (mask & (1 << i)) !== 0),
-      maxChunkPages: out.readUInt32LE(o.max_chunk_pages),
+      maxChunkPages: out.readUInt32LE(o.max_chunk_pages) || null,
       mappings: out.readUInt32LE(o.mappings),
     };
   }
@@ -235,7 +239,8 @@ export class KmmapDevice implements Disposable {
     arg.writeBigUInt64LE(value, o.pattern);
     arg.writeUInt32LE(bytes, o.pattern_len);
     arg.writeUInt32LE(addOffset ? KMMAP_FILL_ADD_OFFSET : 0, o.flags);
-    this.#ioctl(KMMAP_IOC_FILL, arg);
+    this.#ioctl(KMMAP_IOC_FILL, arg, (code) =>
+      code === 'EBADF' ? "fill() writes the buffer: open the device with access 'rw'" : undefined);
   }
 
   /** CRC-32 of a range of the buffer computed by the kernel: equal to zlib.crc32() of the same bytes. */
@@ -244,7 +249,8 @@ export class KmmapDevice implements Disposable {
     const arg = Buffer.alloc(KMMAP_CHECKSUM.size);
     arg.writeBigUInt64LE(BigInt(offset), KMMAP_CHECKSUM.offsets.offset);
     arg.writeBigUInt64LE(BigInt(length), KMMAP_CHECKSUM.offsets.length);
-    this.#ioctl(KMMAP_IOC_CHECKSUM, arg);
+    this.#ioctl(KMMAP_IOC_CHECKSUM, arg, (code) =>
+      code === 'EBADF' ? 'checksum() reads the buffer: the descriptor must be open for reading' : undefined);
     return arg.readUInt32LE(KMMAP_CHECKSUM.offsets.crc32);
   }
 

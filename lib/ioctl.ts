@@ -21,7 +21,7 @@ export const ioctlNumbers = {
 };
 
 /** ioctl type shared by all kmmap requests (KMMAP_IOC_MAGIC). */
-export const KMMAP_IOC_MAGIC = 0xb5;
+export const KMMAP_IOC_MAGIC = 0xb9;
 /** /proc/lkmc_mmap: physical address of this open's page (u64 out). */
 export const LKMC_MMAP_IOC_PHYS_ADDR = ioctlNumbers.ior(KMMAP_IOC_MAGIC, 0x01, 8);
 

@@ -6,7 +6,11 @@
 #   2. The module compiles without a single warning at W=1 against the headers
 #      of each kernel line (5.10, 6.1, 6.12, 7.2), with that release's compiler
 #      (vm/run --build-only, in the release's chroot).
-#   3. checkpatch.pl --strict finds nothing in kernel/*.c, kernel/*.h and
+#   3. It builds for 32-bit x86 as well, at W=1, without a warning and
+#      without an undefined symbol (a 64-bit division compiles there into a
+#      call to libgcc's __udivdi3/__umoddi3, which no kernel exports), in a
+#      bookworm i386 chroot of its own (32-bit programs run natively here).
+#   4. checkpatch.pl --strict finds nothing in kernel/*.c, kernel/*.h and
 #      kernel/uapi/linux/*.h. checkpatch comes from Debian's linux-source
 #      package, fetched once into the VM runner's cache, never into the repository.
 #
@@ -61,6 +65,61 @@ for line in "${lines[@]}"; do
     echo "no warnings"
   fi
 done
+
+# -------------------------------------------------------------------- i386
+
+# The chroot: i386 bookworm with gcc, make and the 686-pae kernel headers,
+# made once into the cache (aside, then renamed, as vm/run does).
+readonly i386_root=$cache/bookworm-i386
+make_i386_chroot() {
+  local tmp
+  [[ -d $i386_root ]] && return 0
+  tmp=$(mktemp -d "$cache/.bookworm-i386.XXXXXX")
+  echo "creating the bookworm i386 chroot in $i386_root (once; about a minute)"
+  if ! debootstrap --arch=i386 --variant=minbase --include=gcc,make,perl,linux-headers-686-pae \
+      --keyring=/usr/share/keyrings/debian-archive-keyring.gpg \
+      bookworm "$tmp/root" "${KMMAP_VM_MIRROR:-http://deb.debian.org/debian}" >"$tmp/log" 2>&1; then
+    tail -n 20 "$tmp/log"
+    rm -rf --one-file-system -- "$tmp"
+    return 1
+  fi
+  mv -T -- "$tmp/root" "$i386_root"
+  rm -rf -- "$tmp"
+}
+
+section "W=1 build for i386 (32-bit)"
+mkdir -p -- "$cache"
+if ! command -v debootstrap >/dev/null; then
+  # vm/run installed it for the builds above; it cannot be missing unless they failed.
+  echo "error: debootstrap is missing"
+  failed+=("i386")
+elif ! make_i386_chroot; then
+  echo "error: debootstrap of bookworm i386 failed"
+  failed+=("i386")
+else
+  work=$(mktemp -d "$i386_root/tmp/kmmap-build.XXXXXX")
+  cp -a kernel/. "$work/"
+  log=$work/build.log
+  status=0
+  # shellcheck disable=SC2016 # expanded by the chroot's sh
+  chroot "$i386_root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C sh -c \
+    'k=$(ls -d /usr/src/linux-headers-*-686-pae | sort -V | tail -n 1) &&
+     echo "headers: ${k##*/}" && make -C "$1" KDIR="$k" W=1' sh "/tmp/${work##*/}" >"$log" 2>&1 || status=$?
+  grep -vE '^make(\[[0-9]+\])?: (Entering|Leaving) directory' "$log" | sed "s|/tmp/${work##*/}/|kernel/|g" || true
+  # modpost reports a symbol no kernel exports as 'WARNING: ... "x" [...] undefined!'.
+  warnings=$(grep -ciE 'warning|error|undefined' "$log" || true)
+  [[ -f $work/kmmap.ko ]] && echo "built: $(file -b "$work/kmmap.ko" 2>/dev/null || echo kmmap.ko)"
+  rm -rf -- "$work"
+  if ((status != 0)); then
+    echo "error: the i386 build failed (status $status)"
+    failed+=("i386")
+  elif ((warnings > 0)); then
+    echo "error: $warnings warning or undefined-symbol lines in the i386 build"
+    failed+=("i386")
+  else
+    echo "no warnings, no undefined symbols"
+  fi
+fi
 
 # --------------------------------------------------------------- checkpatch
 
@@ -122,4 +181,4 @@ if ((${#failed[@]})); then
   echo "check:kernel failed: ${failed[*]}"
   exit 1
 fi
-echo "check:kernel passed: no version tests outside compat.h, W=1 clean on ${lines[*]}, checkpatch --strict clean"
+echo "check:kernel passed: no version tests outside compat.h, W=1 clean on ${lines[*]} and i386, checkpatch --strict clean"

@@ -3,8 +3,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KMMAP_DEVICE_PATH, KmmapDevice, PAGE_SIZE } from '../../dist/index.js';
+import { ioctl, KMMAP_DEVICE_PATH, KMMAP_IOC_CHECKSUM, KmmapDevice, map, PAGE_SIZE } from '../../dist/index.js';
+import { KMMAP_CHECKSUM } from '../../dist/uapi.js';
 import { childCwd, expectError, NOBODY, REPO, tempDir } from '../helpers';
 import { dmesg, insmod, isLoaded, reload, rmmod } from './module';
 
@@ -114,6 +116,137 @@ describe('privileges', () => {
     expectError(() => dev.map({ length: PAGE_SIZE, access: 'rw' }), { code: 'EACCES', syscall: 'mmap' });
     expectError(() => fs.writeSync(dev.fd, Buffer.from('x')), { code: 'EBADF', syscall: 'write' });
   });
+});
+
+describe('writes from a source that faults change nothing beyond what write() reports', () => {
+  // copy_from_user() pads what it could not copy with zeros: straight into
+  // the shared buffer, that zeroed bytes every mapper sees.
+  const size = 4 * PAGE_SIZE;
+  let fd: number;
+  beforeAll(() => {
+    reload([`size=${size}`]);
+    fd = fs.openSync(KMMAP_DEVICE_PATH, 'r+');
+  });
+  afterAll(() => fs.closeSync(fd));
+
+  /** A source of `pages` pages of `byte`, the pages in `holes` made inaccessible. */
+  function source(pages: number, byte: number, holes: number[]) {
+    const src = map.anonymous(pages * PAGE_SIZE, { shared: false });
+    src.buffer.fill(byte);
+    for (const page of holes) src.protect('none', { offset: page * PAGE_SIZE, length: PAGE_SIZE });
+    return src;
+  }
+
+  it('pwrite whose second source page is PROT_NONE writes one page and leaves the next as it was', () => {
+    using dev = KmmapDevice.open();
+    dev.fill(0x55);
+    using src = source(2, 0xaa, [1]);
+    expect(fs.writeSync(fd, src.buffer, 0, 2 * PAGE_SIZE, 0)).toBe(PAGE_SIZE);
+    using m = dev.map();
+    expect(m.buffer.subarray(0, PAGE_SIZE).every((b) => b === 0xaa)).toBe(true);
+    expect(m.buffer.subarray(PAGE_SIZE).every((b) => b === 0x55)).toBe(true);
+  });
+
+  it('pwrite from an inaccessible source fails with EFAULT and changes nothing', () => {
+    using dev = KmmapDevice.open();
+    dev.fill(0x55);
+    using src = source(1, 0xaa, [0]);
+    expectError(() => fs.writeSync(fd, src.buffer, 0, PAGE_SIZE, PAGE_SIZE), { code: 'EFAULT', syscall: 'write' });
+    using m = dev.map();
+    expect(m.buffer.every((b) => b === 0x55)).toBe(true);
+  });
+
+  it('writev stops at the faulting buffer: the bytes before it land, none after', () => {
+    using dev = KmmapDevice.open();
+    dev.fill(0x55);
+    using good = source(1, 0xaa, []);
+    using bad = source(2, 0xbb, [1]);
+    // 100 bytes of good, then one readable page of bad, then its hole.
+    const written = fs.writevSync(fd, [good.buffer.subarray(0, 100), bad.buffer], 0);
+    expect(written).toBe(100 + PAGE_SIZE);
+    using m = dev.map();
+    expect(m.buffer.subarray(0, 100).every((b) => b === 0xaa)).toBe(true);
+    expect(m.buffer.subarray(100, 100 + PAGE_SIZE).every((b) => b === 0xbb)).toBe(true);
+    expect(m.buffer.subarray(100 + PAGE_SIZE).every((b) => b === 0x55)).toBe(true);
+  });
+
+  it('pread into a destination that faults stops there and reports the bytes it copied', () => {
+    using dev = KmmapDevice.open();
+    dev.fill(0x66);
+    using dst = source(2, 0, [1]);
+    expect(fs.readSync(fd, dst.buffer, 0, 2 * PAGE_SIZE, 0)).toBe(PAGE_SIZE);
+    expect(dst.buffer.subarray(0, PAGE_SIZE).every((b) => b === 0x66)).toBe(true);
+  });
+});
+
+describe('the ioctls respect the open mode, as read, write and mmap do', () => {
+  beforeAll(() => reload(['mode=0666']));
+
+  it("fill() through a read-only open fails with EBADF and writes nothing", () => {
+    using rw = KmmapDevice.open();
+    rw.fill(0x11);
+    using ro = KmmapDevice.open({ access: 'r' });
+    expectError(() => ro.fill(0x22), { code: 'EBADF', syscall: 'ioctl', path: KMMAP_DEVICE_PATH }, /open the device with access 'rw'/);
+    using m = rw.map({ length: PAGE_SIZE });
+    expect(m.buffer.every((b) => b === 0x11)).toBe(true);
+  });
+
+  it('CHECKSUM through a write-only open fails with EBADF: it would reveal the bytes', () => {
+    const fd = fs.openSync(KMMAP_DEVICE_PATH, 'w');
+    try {
+      const arg = Buffer.alloc(KMMAP_CHECKSUM.size);
+      arg.writeBigUInt64LE(1n, KMMAP_CHECKSUM.offsets.length);
+      expectError(() => ioctl(fd, KMMAP_IOC_CHECKSUM, arg), { code: 'EBADF', syscall: 'ioctl' });
+      expect(arg.readUInt32LE(KMMAP_CHECKSUM.offsets.crc32)).toBe(0);
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
+
+  it('a read-only fd passed to nobody cannot fill; its own read-only open cannot either', () => {
+    using rw = KmmapDevice.open();
+    rw.fill(0x33);
+    const ro = fs.openSync(KMMAP_DEVICE_PATH, 'r');
+    try {
+      // fd 3 is root's read-only open; FILL through it writes nothing either.
+      const script = `
+        const { ioctl, KMMAP_IOC_FILL, KmmapDevice } = require('./dist');
+        const { KMMAP_FILL } = require('./dist/uapi');
+        const result = {};
+        const fill = Buffer.alloc(KMMAP_FILL.size);
+        fill.writeBigUInt64LE(1n, KMMAP_FILL.offsets.length);
+        fill.writeUInt32LE(1, KMMAP_FILL.offsets.pattern_len);
+        try { ioctl(3, KMMAP_IOC_FILL, fill); } catch (e) { result.fd3 = e.code; }
+        const own = KmmapDevice.open({ access: 'r' });
+        try { own.fill(0x44); } catch (e) { result.own = e.code; }
+        result.checksum = own.checksum({ length: 1 });
+        own.close();
+        console.log(JSON.stringify(result));
+      `;
+      const out = spawnSync(process.execPath, ['-e', script],
+        { cwd: childCwd(NOBODY), encoding: 'utf8', uid: NOBODY, gid: NOBODY, stdio: ['ignore', 'pipe', 'pipe', ro] });
+      expect(out.stderr).toBe('');
+      expect(JSON.parse(out.stdout)).toEqual({ fd3: 'EBADF', own: 'EBADF', checksum: zlib.crc32(Buffer.from([0x33])) });
+    } finally {
+      fs.closeSync(ro);
+    }
+    using m = rw.map({ length: PAGE_SIZE });
+    expect(m.buffer.every((b) => b === 0x33)).toBe(true);
+  });
+
+  it('the buffer\'s physical layout (maxChunkPages, like the PFNs) is hidden from a process without CAP_SYS_ADMIN', () => {
+    using dev = KmmapDevice.open();
+    expect(dev.info().maxChunkPages).toBeGreaterThanOrEqual(1);
+    const out = spawnSync(process.execPath, ['-e', `
+      const { KmmapDevice } = require('./dist');
+      const dev = KmmapDevice.open({ access: 'r' });
+      console.log(JSON.stringify(dev.info().maxChunkPages));
+      dev.close();
+    `], { cwd: childCwd(NOBODY), encoding: 'utf8', uid: NOBODY, gid: NOBODY });
+    expect(out.stderr).toBe('');
+    expect(JSON.parse(out.stdout)).toBeNull();
+  });
+
 });
 
 describe('module parameters', () => {

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LKMC_MMAP_PATH, lkmcPhysicalAddress, map, type Mapping, PAGE_SIZE, pagemap } from '../../dist/index.js';
 import { expectError, NOBODY, REPO, runNode, tempDir } from '../helpers';
+import { dmesg, troubleSince } from './module';
 
 /** The C string at the start of a mapping (up to the first NUL). */
 function cString(m: Mapping): string {
@@ -173,6 +174,52 @@ describe('/proc/lkmc_mmap beyond the reference scenario', () => {
     const reported = JSON.parse(result.stdout);
     expect(reported).toMatchObject({ text: 'asdf', code: 'EPERM', syscall: 'ioctl' });
     expect(reported.message).toMatch(/CAP_SYS_ADMIN/);
+  });
+});
+
+describe('as real sessions use it: inside a memory cgroup, as any user', () => {
+  it('the kernel tests run in a child memory cgroup, as every login session does', () => {
+    const cgroup = /^0::(\/.*)$/m.exec(fs.readFileSync('/proc/self/cgroup', 'utf8'))?.[1];
+    expect(cgroup, 'a cgroup v2 path').toBeDefined();
+    expect(cgroup).not.toBe('/');
+    // The memory controller is on for this group: its pages are charged here.
+    expect(fs.existsSync(`/sys/fs/cgroup${cgroup}/memory.current`)).toBe(true);
+  });
+
+  it('open, map, touch and unmap leave the kernel log clean, as root and as nobody', () => {
+    // Before 5.11 a page charged to a non-root memory cgroup carried the
+    // kmemcg page type in its mapcount: unmapping it logged "Bad page map".
+    const before = dmesg().length;
+    for (let i = 0; i < 8; i++) {
+      const fd = fs.openSync(LKMC_MMAP_PATH, 'r+');
+      const m = map(fd, { length: PAGE_SIZE, access: 'rw' });
+      m.buffer.write(`run${i}`);
+      expect(m.buffer.toString('latin1', 0, 4)).toBe(`run${i}`);
+      m.close();
+      fs.closeSync(fd);
+    }
+    const result = runNode(`
+      const fs = require('fs');
+      const { map, PAGE_SIZE } = require('./dist');
+      const out = [];
+      for (let i = 0; i < 8; i++) {
+        const fd = fs.openSync('/proc/lkmc_mmap', 'r+');
+        const m = map(fd, { length: PAGE_SIZE, access: 'rw' });
+        const first = m.buffer.toString('latin1', 0, 4);
+        fs.writeSync(fd, 'wxyz', 0, 'latin1');
+        const afterWrite = m.buffer.toString('latin1', 0, 4);
+        m.buffer.write('mmap');
+        const back = Buffer.alloc(4);
+        fs.readSync(fd, back, 0, 4, 0);
+        out.push([first, afterWrite, back.toString('latin1')].join(' '));
+        m.close();
+        fs.closeSync(fd);
+      }
+      console.log(JSON.stringify([...new Set(out)]));
+    `, { uid: NOBODY, gid: NOBODY });
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout)).toEqual(['asdf wxyz mmap']);
+    expect(troubleSince(before)).toEqual([]);
   });
 });
 

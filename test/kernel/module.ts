@@ -45,3 +45,10 @@ export function dmesg(): string[] {
 
 /** Kernel log lines that mean something went wrong in the kernel. */
 export const KERNEL_TROUBLE = /WARNING:|BUG:|Oops|general protection|Call Trace|kernel BUG|refcount_t|list_(add|del) corruption|Bad page|UBSAN|KASAN|stack-protector/;
+
+/** Trouble lines the kernel logged since the log had `before` lines. */
+export function troubleSince(before: number): string[] {
+  return dmesg()
+    .slice(before)
+    .filter((line) => KERNEL_TROUBLE.test(line));
+}

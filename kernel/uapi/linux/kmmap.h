@@ -10,12 +10,17 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define KMMAP_IOC_MAGIC 0xB5
+/*
+ * 0xB9, numbers 0x00-0x1F: a code that
+ * Documentation/userspace-api/ioctl/ioctl-number.rst assigns to nobody
+ * (0xB5, kmmap's first choice, is rpmsg's).
+ */
+#define KMMAP_IOC_MAGIC 0xB9
 
 /*
  * /proc/lkmc_mmap: physical address of the page behind this open file, as
  * /proc/self/pagemap would report it for a mapping of that file
- * (PFN * PAGE_SIZE). CAP_SYS_ADMIN only, like PFNs in pagemap.
+ * (PFN * PAGE_SIZE). The caller needs CAP_SYS_ADMIN.
  */
 #define LKMC_MMAP_IOC_PHYS_ADDR _IOR(KMMAP_IOC_MAGIC, 0x01, __u64)
 
@@ -45,7 +50,11 @@ struct kmmap_info {
 	__u32 backing;		/* enum kmmap_backing */
 	__u32 method;		/* this file's enum kmmap_method */
 	__u32 methods;		/* bit (1 << method) per method the backing allows */
-	__u32 max_chunk_pages;	/* longest physically contiguous run, in pages */
+	/*
+	 * Longest physically contiguous run, in pages; 0 (hidden) to a
+	 * caller without CAP_SYS_ADMIN.
+	 */
+	__u32 max_chunk_pages;
 	__u32 mappings;		/* VMAs that map the buffer now, all processes */
 };
 
