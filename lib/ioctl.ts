@@ -2,7 +2,7 @@
 // kernel's _IOC macros encode them (include/uapi/asm-generic/ioctl.h).
 // The numbers mirror kernel/uapi/linux/kmmap.h.
 import { native } from './binding';
-import { invalidArgType, withContext } from './errors';
+import { invalidArgType, invalidArgValue, withContext } from './errors';
 import { isPlainUint8Array, validateFd, validateInteger, validateOptionalFunction } from './validate';
 
 const IOC_NONE = 0;
@@ -41,6 +41,11 @@ export function ioctl(fd: number, request: number, arg: Uint8Array | null = null
   validateInteger('request', request, 0, 0xffffffff);
   if (arg !== null && !isPlainUint8Array(arg)) throw invalidArgType('arg', 'a Uint8Array (not over a SharedArrayBuffer) or null', arg);
   validateOptionalFunction('hint', hint);
+  // The kernel reads or writes the request's _IOC_SIZE bytes at arg.
+  const needed = request >>> 30 === IOC_NONE ? 0 : (request >>> 16) & IOC_SIZE_MAX;
+  if ((arg?.byteLength ?? 0) < needed) {
+    throw invalidArgValue('arg', arg, `must be a Uint8Array of at least ${needed} bytes: request 0x${request.toString(16)} reads or writes that many`);
+  }
   try {
     return native.ioctl(fd, request, arg);
   } catch (err) {

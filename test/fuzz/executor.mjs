@@ -865,18 +865,24 @@ export class Executor {
     this.checkSlot(s, c.via === 'mapping' ? 'buffer' : 'view');
   }
 
-  /** Node's own functions over the memory, with hostile arguments. */
-  doNode(c) {
-    const s = this.pick(c.slot);
-    if (!s || s.closed || s.noTouch || s.length > MAX_TOUCH_LENGTH || s.length === 0) return;
-    for (const i of [0, s.length - 1]) if (!this.touchable(s, i)) return;
+  /** The buffer of a live slot that may be touched from end to end, or undefined. */
+  wholeBuffer(s) {
+    if (!s || s.closed || s.noTouch || s.length > MAX_TOUCH_LENGTH || s.length === 0) return undefined;
+    for (const i of [0, s.length - 1]) if (!this.touchable(s, i)) return undefined;
     let buf;
     try {
       buf = s.m.buffer;
     } catch {
-      return;
+      return undefined;
     }
-    if (buf.length !== s.length) return;
+    return buf.length === s.length ? buf : undefined;
+  }
+
+  /** Node's own functions over the memory, with hostile arguments. */
+  doNode(c) {
+    const s = this.pick(c.slot);
+    const buf = this.wholeBuffer(s);
+    if (!buf) return;
     const ctx = { noProtect: true };
     const args = c.args.map((a) => this.materialize(a, ctx));
     const v = args.map((a) => a[0]);
@@ -919,15 +925,8 @@ export class Executor {
 
   async doAsync(c) {
     const s = this.pick(c.slot);
-    if (!s || s.closed || s.noTouch || s.length > MAX_TOUCH_LENGTH || s.length === 0) return;
-    for (const i of [0, s.length - 1]) if (!this.touchable(s, i)) return;
-    let buf;
-    try {
-      buf = s.m.buffer;
-    } catch {
-      return;
-    }
-    if (buf.length !== s.length) return;
+    const buf = this.wholeBuffer(s);
+    if (!buf) return;
     const writer = c.op === 'randomFill' || c.op === 'fsRead';
     if (writer && (s.access === 'r' || (s.kind === 'file' && s.allowBeyondEnd))) return;
     this.calls++;

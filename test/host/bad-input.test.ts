@@ -181,7 +181,9 @@ describe('pagemap and ioctl arguments', () => {
       expectError(() => ioctl(fd, -1), { code: 'ERR_OUT_OF_RANGE' });
       expectError(() => ioctl(fd, 0, 'x' as never), { code: 'ERR_INVALID_ARG_TYPE' });
       // An _IOR request of 8 bytes with a 4-byte buffer is refused before the syscall.
-      expectError(() => ioctl(fd, 0x8008b501, new Uint8Array(4)), { code: 'ERR_INVALID_ARG_TYPE' }, /shorter/);
+      expectError(() => ioctl(fd, 0x8008b501, new Uint8Array(4)), { code: 'ERR_INVALID_ARG_VALUE' }, /at least 8 bytes/);
+      // ... and so is one with no buffer at all.
+      expectError(() => ioctl(fd, 0x8008b501), { code: 'ERR_INVALID_ARG_VALUE' }, /at least 8 bytes/);
       expectError(() => lkmcPhysicalAddress(fd), { code: 'ENOTTY', syscall: 'ioctl', fd }, /not \/proc\/lkmc_mmap/);
     } finally {
       fs.closeSync(fd);
