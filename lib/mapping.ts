@@ -176,13 +176,25 @@ export class Mapping implements Disposable {
   }
 
   /**
+   * The whole-mapping Buffer of a live mapping, made anew when code outside
+   * kmmap detached it (ArrayBuffer.prototype.transfer() moves the memory to
+   * an ArrayBuffer of its own): the mapping is still there, so is a view.
+   */
+  #wholeBuffer(): Buffer | undefined {
+    const current = this.#buffer;
+    if (current !== undefined && current.byteLength === 0 && this.#length > 0 && !this.#closed) this.#attach();
+    return this.#buffer;
+  }
+
+  /**
    * The mapped memory itself, zero-copy. After close() its length is 0.
    * A mapping longer than `buffer.constants.MAX_LENGTH` has no single
    * Buffer: this throws ERR_KMMAP_TOO_LARGE_FOR_BUFFER, use view().
    */
   get buffer(): Buffer {
     Mapping.#brand(this);
-    if (this.#buffer !== undefined) return this.#buffer;
+    const whole = this.#wholeBuffer();
+    if (whole !== undefined) return whole;
     if (this.#closed) return Buffer.alloc(0);
     throw codedError('ERR_KMMAP_TOO_LARGE_FOR_BUFFER',
       `This mapping (${this.#length} bytes) is larger than a Buffer can be (buffer.constants.MAX_LENGTH = ` +
@@ -248,7 +260,8 @@ export class Mapping implements Disposable {
     } else {
       validateInteger('length', length, 0, Math.min(rest, bufferConstants.MAX_LENGTH));
     }
-    if (this.#buffer !== undefined) return this.#buffer.subarray(offset, offset + length);
+    const whole = this.#wholeBuffer();
+    if (whole !== undefined) return whole.subarray(offset, offset + length);
     if (length === 0) return Buffer.alloc(0);
     return Buffer.from(native.view(this.#handle, this.#delta + offset, length));
   }
