@@ -6,6 +6,14 @@ import { invalidArgType, invalidArgValue } from './errors';
 import { validateBoolean, validateInteger, validateObject, validateUint64 } from './validate';
 
 /**
+ * The longest mapping asked for: 2^52 bytes (4 PiB), more than any Linux
+ * address space holds, and small enough that the length rounded up to whole
+ * pages (up to 1 GiB pages) and the offset into the first page still add up
+ * to a safe integer.
+ */
+export const MAX_MAP_LENGTH = 2 ** 52;
+
+/**
  * How a mapping may be used:
  * - `'r'`: read-only;
  * - `'rw'`: read-write, shared: writes reach the file or device and every
@@ -48,7 +56,7 @@ export interface MemoryOptions {
 /** Options of map(). */
 export interface MapOptions extends MemoryOptions {
   /**
-   * Bytes to map, from 1 to Number.MAX_SAFE_INTEGER. Defaults to the rest of
+   * Bytes to map, from 1 to 2^52 (MAX_MAP_LENGTH). Defaults to the rest of
    * a regular file or block device after `offset`; required for character
    * devices and /proc files, whose size `stat` cannot tell. A mapping longer
    * than `buffer.constants.MAX_LENGTH` is read through `mapping.view()`.
@@ -194,7 +202,7 @@ export function fileSettings(options: MapOptions): FileSettings {
   const offset = validateUint64('options.offset', options.offset ?? 0);
   const length = options.length === undefined
     ? undefined
-    : validateInteger('options.length', options.length, 1, Number.MAX_SAFE_INTEGER);
+    : validateInteger('options.length', options.length, 1, MAX_MAP_LENGTH);
   const sync = validateBoolean('options.sync', options.sync);
   if (sync && access === 'copy') {
     throw invalidArgValue('options.sync', true, "needs a shared mapping: access 'r' or 'rw', not 'copy'");
@@ -217,7 +225,7 @@ export function anonymousSettings(length: unknown, options: AnonymousOptions): M
   return Object.assign(memorySettings(options), {
     access,
     shared: options.shared === undefined ? true : validateBoolean('options.shared', options.shared),
-    length: validateInteger('length', length, 1, Number.MAX_SAFE_INTEGER),
+    length: validateInteger('length', length, 1, MAX_MAP_LENGTH),
   });
 }
 

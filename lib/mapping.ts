@@ -15,7 +15,7 @@ import {
 import { lockFailureHint } from './memlock';
 import {
   type Access, type AnonymousOptions, anonymousMapFlags, anonymousSettings, type FileSettings, fileMapFlags,
-  fileSettings, fitsInBuffer, type MapOptions, memfdFlags, type MemorySettings, protFor, validateOptionsObject,
+  fileSettings, fitsInBuffer, type MapOptions, MAX_MAP_LENGTH, memfdFlags, type MemorySettings, protFor, validateOptionsObject,
 } from './map-options';
 import { PAGE_SIZE } from './page';
 import { absolute, linkTarget, openForMapping, pathText, type RawPath, rawPathOf } from './paths';
@@ -350,7 +350,7 @@ export class Mapping implements Disposable {
    */
   resize(newLength: number, options: ResizeOptions = {}): Buffer | null {
     Mapping.#live(this, 'resize');
-    const length = validateInteger('newLength', newLength, 1, Number.MAX_SAFE_INTEGER);
+    const length = validateInteger('newLength', newLength, 1, MAX_MAP_LENGTH);
     validateOptionsObject('options', options);
     const allowOption = options.allowBeyondEnd;
     const allowBeyondEnd = allowOption === undefined ? this.#settings.allowBeyondEnd : validateBoolean('options.allowBeyondEnd', allowOption);

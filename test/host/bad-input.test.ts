@@ -41,8 +41,12 @@ describe('map() arguments', () => {
     ['NaN', Number.NaN],
     ['fractional', 10.5],
     ['larger than a Buffer can be', 2 ** 53],
+    // Safe, but rounded up to whole pages it would not be: never reaches the addon.
+    ['just below 2^53', 2 ** 53 - 1],
   ])('rejects a %s length with ERR_OUT_OF_RANGE', (_name, length) => {
     expectError(() => map(file, { length }), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' }, /options\.length/);
+    expectError(() => map(file, { length, allowBeyondEnd: true }), { code: 'ERR_OUT_OF_RANGE' }, /options\.length/);
+    expectError(() => map.anonymous(length, { shared: false }), { code: 'ERR_OUT_OF_RANGE' }, /length/);
   });
 
   it('rejects a length of the wrong type', () => {
