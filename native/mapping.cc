@@ -109,29 +109,44 @@ size_t CountVmas() {
   return lines;
 }
 
-std::atomic<size_t> g_next_count{0};  // g_ranges at which to count VMAs again
-std::atomic<size_t> g_refused_at{~size_t{0}};  // g_ranges at the last refusal
+// Past the budget by kmmap's own count, the kernel's VMAs may still be fewer
+// (closed placeholders are private anonymous memory and merge with their
+// neighbours), so kmmap then counts the VMAs themselves. A count stays good
+// for a while: every take or release of a range changes the number of VMAs
+// by at most one (a release inside a merged placeholder splits it), so after
+// counting `vmas`, (budget - vmas) / 2 more changes of either kind cannot
+// reach the budget. g_room is what is left of that; it is spent by takes and
+// releases alike, so it can never go stale.
+std::atomic<long> g_room{0};
+std::atomic<bool> g_refused{false};  // refused, and nothing released since
 
-// Takes one range from the budget, or returns false (nothing taken). Ranges
-// closed but still reserved for their views are counted too, yet in the
-// kernel they merge with their neighbours (all private anonymous memory),
-// so past the budget the VMAs themselves are counted, now and then.
+void SpendRoom() { g_room.fetch_sub(1); }
+
+// Takes one range from the budget, or returns false (nothing taken).
 bool TakeRange() {
   size_t n = g_ranges.fetch_add(1) + 1;
   size_t budget = MapBudget();
-  if (n <= budget || n < g_next_count.load()) return true;
-  // Refused before and nothing released since: no need to count again.
-  size_t vmas = n >= g_refused_at.load() ? budget : CountVmas();
-  if (vmas > 0 && vmas < budget) {
-    // Each new range adds at most one VMA: count again when half the
-    // room left may be used up.
-    g_next_count = n + (budget - vmas) / 2;
-    g_refused_at = ~size_t{0};
-    return true;
+  SpendRoom();
+  if (n <= budget || g_room.load() > 0) return true;
+  // Refused before and nothing released since: counting again would only
+  // cost a read of /proc/self/maps per attempt.
+  if (!g_refused.load()) {
+    size_t vmas = CountVmas();
+    if (vmas > 0 && vmas < budget) {
+      g_room = static_cast<long>((budget - vmas) / 2);
+      return true;
+    }
   }
-  g_refused_at = n;
+  g_refused = true;
   g_ranges--;
   return false;
+}
+
+// Gives a range back to the budget (its VMA is gone or about to go).
+void GiveRange() {
+  g_ranges--;
+  SpendRoom();
+  g_refused = false;
 }
 
 int64_t RangeCost() {
@@ -179,7 +194,7 @@ Range* NewRange(napi_env env, uint8_t* base, size_t length, LiveMapping* owner) 
 int ReleaseRange(napi_env env, Range* range) {
   int err = range->reserved == 0 || munmap(range->base, range->reserved) == 0
                 ? 0 : errno;
-  g_ranges--;
+  GiveRange();
   AdjustExternal(env, -RangeCost());
   delete range;
   return err;
@@ -352,7 +367,7 @@ Napi::Value Map(const Napi::CallbackInfo& info) {
   void* address = mmap(nullptr, size, prot, flags, fd, offset);
   if (address == MAP_FAILED) {
     int err = errno;
-    g_ranges--;
+    GiveRange();
     return ThrowErrno(env, err, "mmap");
   }
 
@@ -541,7 +556,7 @@ Napi::Value Remap(const Napi::CallbackInfo& info) {
       }
       if (moved == MAP_FAILED) {
         int move_err = errno;
-        g_ranges--;
+        GiveRange();
         return ThrowErrno(env, move_err, "mremap");
       }
       Range* fresh = NewRange(env, static_cast<uint8_t*>(moved), size, mapping);
