@@ -83,15 +83,13 @@ size_t MapBudget() {
 }
 
 size_t FdBudget() {
-  // Read each time: the soft limit can change (setrlimit, prlimit).
+  // Read each time: the soft limit can change (setrlimit, prlimit). Half for
+  // kmmap, as with VMAs: the rest of the process needs fds too.
   struct rlimit limit;
   if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) {
     return 1 << 20;
   }
-  size_t max = static_cast<size_t>(limit.rlim_cur);
-  size_t spare = max / 4 < 256 ? 256 : max / 4;
-  if (spare > max / 2) spare = max / 2;
-  return max - spare;
+  return static_cast<size_t>(limit.rlim_cur) / 2;
 }
 
 // Lines of /proc/self/maps: the process's VMAs, or 0 if unreadable.
