@@ -272,7 +272,7 @@ export class Executor {
         if (!other) return [() => {}, ''];
         return [() => this.closeSlot(other, true), `${other.name}.close(); `];
       case 'resize':
-        if (!s) return [() => {}, ''];
+        if (!s || this.resizeRacesThreads(s)) return [() => {}, ''];
         return [() => this.resizeSlot(s, a.len, true), `${s.name}.resize(${a.len}); `];
       case 'gc':
         return [() => globalThis.gc?.(), 'gc(); '];
@@ -713,6 +713,7 @@ export class Executor {
         return;
       }
       case 'resize': {
+        if (this.resizeRacesThreads(s)) throw new Skip('resize() of a private mapping a thread-pool job uses (README: documented window)');
         const lengthValue = values[0];
         if (!(typeof lengthValue === 'number' && lengthValue <= DANGEROUS_LENGTH) && s.locked !== false) throw new Skip('huge resize of a locked mapping');
         const r = this.attempt(where, `${s.name}.resize(${argSrc});`, () => m.resize(...values));
@@ -942,9 +943,11 @@ export class Executor {
       }
     });
     this.log(line);
+    s.pendingJobs = (s.pendingJobs ?? 0) + 1;
     if (writer) s.pendingWriters++;
     if (writer && s.file) s.file.pendingWriters = (s.file.pendingWriters ?? 0) + 1;
     const finished = done.then(() => {
+      s.pendingJobs--;
       if (writer) s.pendingWriters--;
       if (writer && s.file) s.file.pendingWriters--;
       this.syncClosed(s);
@@ -961,8 +964,20 @@ export class Executor {
     }
   }
 
+  /**
+   * A private mapping that must move when it grows, on a kernel without
+   * MREMAP_DONTUNMAP, is moved and its old range refilled in two system
+   * calls; a thread-pool job using it in between meets unmapped memory. The
+   * README documents that window, as it does touching memory against
+   * protect(): not generated.
+   */
+  resizeRacesThreads(s) {
+    return !s.shared && s.pendingJobs > 0;
+  }
+
   resizeSlotLogged(s, length) {
     if (s.kind === 'file' && !s.file.memfd) return;
+    if (this.resizeRacesThreads(s)) return;
     const r = this.attempt('Mapping.resize', `${s.name}.resize(${length});`, () => s.m.resize(length));
     if (r.ok) this.resized(s);
   }
