@@ -21,9 +21,12 @@ export interface NativeBinding {
   /**
    * Resizes to `length` bytes like mremap(2) with MREMAP_MAYMOVE, keeping
    * the old range mapped (placeholder) for views that may still point
-   * there; detaches every view; returns the new base.
+   * there; detaches every view; returns the new base. Undefined, with
+   * nothing changed, when a file mapping must be mapped again (the kernel
+   * cannot keep its old pages mapped while moving them): call again with
+   * `fd`, the same file opened anew, or -1 if it cannot be.
    */
-  remap(handle: object, length: number): bigint;
+  remap(handle: object, length: number, fd?: number): bigint | undefined;
   /** memfd_create(2); returns the fd. */
   memfdCreate(name: string, flags: number): number;
   /** Fills out with [st_mode, st_size, st_dev, st_ino]. */

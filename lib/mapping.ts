@@ -377,14 +377,25 @@ export class Mapping implements Disposable {
       // Never shrink it: a worker may map the tail through a descriptor.
       fs.ftruncateSync(source.fd!, mapped);
     }
-    this.#call('mremap', () => native.remap(this.#handle, mapped), (code) => {
+    const hint = (code: string) => {
       if (code === 'EFAULT') {
         return 'The driver does not let this mapping grow (VM_DONTEXPAND or VM_PFNMAP), or parts of it differ ' +
           '(protect(), lock() or advise() on part of it split it: apply them to the whole mapping, or undo them, first)';
       }
       if (code === 'EINVAL') return 'The file or device does not let this mapping change size';
       return undefined;
-    });
+    };
+    const base = this.#call('mremap', () => native.remap(this.#handle, mapped), hint);
+    if (base === undefined) {
+      // The kernel cannot keep the old pages mapped while it moves them, and
+      // a view may still be in use: the file is mapped again instead.
+      const again = this.#openAgain();
+      try {
+        this.#call('mremap', () => native.remap(this.#handle, mapped, again.fd), hint);
+      } finally {
+        if (again.close) fs.closeSync(again.fd);
+      }
+    }
     this.#length = length;
     this.#attach();
     return this.#buffer ?? null;
@@ -500,6 +511,38 @@ export class Mapping implements Disposable {
   }
 
   /** The mapped file's path: as mapped, or (fd mappings) where the fd leads while it is open. */
+  /**
+   * The mapped file, open for resize() to map it again: the caller's fd or
+   * the path, if either still is the same regular file; fd -1 otherwise (a
+   * device, whose open(2) may have effects of its own, or a file that is
+   * gone), and then the native side moves the range without a second map.
+   */
+  #openAgain(): { fd: number; close: boolean } {
+    const source = this.#source;
+    const same = (stat: fs.BigIntStats) => stat.isFile() && stat.dev === source.identity?.dev && stat.ino === source.identity.ino;
+    if (source.kind !== 'regular') return { fd: -1, close: false };
+    try {
+      if (source.fd !== undefined && same(fs.fstatSync(source.fd, { bigint: true }))) return { fd: source.fd, close: false };
+    } catch {
+      // closed by the caller: try the path
+    }
+    const path = this.#path();
+    if (path === undefined) return { fd: -1, close: false };
+    let fd: number;
+    try {
+      fd = openForMapping(path, this.#access === 'rw');
+    } catch {
+      return { fd: -1, close: false };
+    }
+    try {
+      if (same(fs.fstatSync(fd, { bigint: true }))) return { fd, close: true };
+    } catch {
+      // fall through: not usable
+    }
+    fs.closeSync(fd);
+    return { fd: -1, close: false };
+  }
+
   #path(): RawPath | undefined {
     const source = this.#source;
     if (source.path !== undefined || source.fd === undefined || source.identity === undefined) return source.path;

@@ -19,7 +19,11 @@
 //     view is gone.
 //   - resize() keeps the old range's pages where they are for pending views
 //     (growing in place, or mapping the pages again elsewhere and retiring
-//     the old range the same way; shrinking replaces only the tail).
+//     the old range the same way; shrinking replaces only the tail). Where
+//     the kernel cannot map private pages a second time (MREMAP_DONTUNMAP:
+//     before 5.7, file pages before 5.13, some vendor kernels), the new
+//     range is mmap()ed afresh and the pages the process changed are copied
+//     into it before the old range is replaced, never unmapped.
 #pragma once
 
 #include <napi.h>
@@ -44,6 +48,8 @@ struct LiveMapping {
   Range* range;         // its memory; nullptr once closed
   size_t length;        // bytes mapped from range->base (whole pages)
   int owned_fd;         // a memfd that lives and dies with the mapping, or -1
+  int map_flags;        // the mmap flags it was made with (resize may map again)
+  int64_t map_offset;   // the file offset of its first page
   bool shared;          // MAP_SHARED: mremap can map its pages a second time
   bool closed;          // close() done: no call may reach the range again
   bool handle_alive;    // the handle has not been finalized

@@ -29,6 +29,8 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "errors.h"
@@ -371,7 +373,7 @@ Napi::Value Map(const Napi::CallbackInfo& info) {
 
   size_t page = PageSize();
   size_t mapped = (size + page - 1) / page * page;
-  auto* mapping = new LiveMapping{nullptr, mapped, owned_fd,
+  auto* mapping = new LiveMapping{nullptr, mapped, owned_fd, flags, offset,
                                   (flags & 0x03) != MAP_PRIVATE,
                                   false, true, {}};
   mapping->range = NewRange(env, static_cast<uint8_t*>(address), mapped, mapping);
@@ -482,17 +484,128 @@ void* MoveKeepingOld(LiveMapping* mapping, size_t size) {
   return MAP_FAILED;
 }
 
-// remap(handle, newLength) -> bigint new base. Like mremap(MREMAP_MAYMOVE):
-// on success every old view is detached (the memory may have moved); on
-// failure nothing changed. Whatever pointer a view gave out before stays on
-// mapped memory: the old pages where they stay put, a placeholder where
-// they do not.
+// The protection of the VMA that holds all of [base, + length), from
+// /proc/self/maps; -1 if no single VMA holds it (protect(), lock() or
+// advise() on part of the mapping split it: mremap refuses that too).
+int VmaProt(uint8_t* base, size_t length) {
+  FILE* maps = fopen("/proc/self/maps", "re");
+  if (maps == nullptr) return -1;
+  uintptr_t first = reinterpret_cast<uintptr_t>(base);
+  int prot = -1;
+  char* line = nullptr;
+  size_t capacity = 0;
+  // getline, not a fixed buffer: a long path must not be read as a new line.
+  while (getline(&line, &capacity, maps) > 0) {
+    unsigned long start, end;
+    char perms[5];
+    if (sscanf(line, "%lx-%lx %4s", &start, &end, perms) != 3) continue;
+    if (first < start || first >= end) continue;
+    if (end - first >= length) {
+      prot = (perms[0] == 'r' ? PROT_READ : 0) |
+             (perms[1] == 'w' ? PROT_WRITE : 0) |
+             (perms[2] == 'x' ? PROT_EXEC : 0);
+    }
+    break;
+  }
+  free(line);
+  fclose(maps);
+  return prot;
+}
+
+// Copies into `to` the pages of [from, + length) that exist only in this
+// process's private memory: for a private file mapping those copied on
+// write (the rest are the file's, and `to` maps the same file), for private
+// anonymous memory every page present or swapped out (the rest read zeros
+// in `to` too). Without /proc/self/pagemap, every page.
+void CopyPrivatePages(const uint8_t* from, uint8_t* to, size_t length, bool file) {
+  constexpr uint64_t kPresent = 1ULL << 63, kSwapped = 1ULL << 62,
+                     kFilePage = 1ULL << 61;
+  size_t page = PageSize();
+  int pagemap = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  uint64_t entries[512];
+  for (size_t done = 0; done < length;) {
+    size_t count = (length - done) / page;
+    if (count > 512) count = 512;
+    off_t at = static_cast<off_t>(reinterpret_cast<uintptr_t>(from + done) / page * 8);
+    ssize_t want = static_cast<ssize_t>(count * 8);
+    bool known = pagemap >= 0 && pread(pagemap, entries, want, at) == want;
+    for (size_t i = 0; i < count; i++) {
+      uint64_t entry = known ? entries[i] : kPresent;
+      bool own = (entry & (kPresent | kSwapped)) != 0 &&
+                 !(file && (entry & kFilePage) != 0);
+      if (own) memcpy(to + done + i * page, from + done + i * page, page);
+    }
+    done += count * page;
+  }
+  if (pagemap >= 0) close(pagemap);
+}
+
+// Maps the mapping's memory afresh at a new address with room for `size`
+// bytes, for kernels that cannot map private pages a second time: anonymous
+// memory, the owned memfd, or `fd` (the same file, opened again by lib/).
+// Private pages the process changed are copied over; shared ones are the
+// same pages through the file. Returns the new address, or MAP_FAILED with
+// errno set; the old range is left as it was.
+void* MapAgain(LiveMapping* mapping, size_t size, int fd) {
+  uint8_t* base = mapping->range->base;
+  size_t old = mapping->length;
+  int prot = VmaProt(base, old);
+  if (prot < 0) {
+    errno = EFAULT;
+    return MAP_FAILED;
+  }
+  int flags = mapping->map_flags & ~(MAP_FIXED | MAP_FIXED_NOREPLACE);
+  bool anonymous = (flags & MAP_ANONYMOUS) != 0;
+  int source = anonymous ? -1 : mapping->owned_fd >= 0 ? mapping->owned_fd : fd;
+  if (!anonymous && source < 0) {
+    errno = EINVAL;
+    return MAP_FAILED;
+  }
+  if (mapping->shared) {
+    return mmap(nullptr, size, prot, flags, source, mapping->map_offset);
+  }
+  // Private: writable while the pages are copied in (always allowed for
+  // MAP_PRIVATE), then as the old range was.
+  void* fresh = mmap(nullptr, size, prot | PROT_READ | PROT_WRITE, flags,
+                     source, mapping->map_offset);
+  if (fresh == MAP_FAILED) return MAP_FAILED;
+  if ((prot & PROT_READ) == 0 && mprotect(base, old, prot | PROT_READ) != 0) {
+    int err = errno;
+    munmap(fresh, size);
+    errno = err;
+    return MAP_FAILED;
+  }
+  CopyPrivatePages(base, static_cast<uint8_t*>(fresh), old, !anonymous);
+  if (prot != (prot | PROT_READ | PROT_WRITE) && mprotect(fresh, size, prot) != 0) {
+    int err = errno;
+    munmap(fresh, size);
+    if ((prot & PROT_READ) == 0) mprotect(base, old, prot);
+    errno = err;
+    return MAP_FAILED;
+  }
+  return fresh;
+}
+
+// remap(handle, newLength, fd?) -> bigint new base. Like
+// mremap(MREMAP_MAYMOVE): on success every old view is detached (the memory
+// may have moved); on failure nothing changed. Whatever pointer a view gave
+// out before stays on mapped memory: the old pages where they stay put, a
+// placeholder where they do not.
+// Where the kernel cannot keep a file mapping's old pages mapped while it
+// moves them, the file is mapped again: without `fd` the call then changes
+// nothing and returns undefined, and lib/ calls again with the same file
+// opened anew as `fd`, or with -1 when it cannot be (a device): then the
+// range is moved and the hole filled at once (a pointer used in between
+// meets unmapped memory; README).
 Napi::Value Remap(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  KMMAP_EXPECT(info.Length() == 2 && info[1].IsNumber(),
-               "remap(handle, newLength)");
+  KMMAP_EXPECT((info.Length() == 2 || info.Length() == 3) && info[1].IsNumber() &&
+                   (info.Length() == 2 || info[2].IsNumber()),
+               "remap(handle, newLength, fd?)");
   LiveMapping* mapping = LiveMappingOf(env, info[0]);
-  KMMAP_EXPECT(mapping != nullptr, "remap(handle, newLength)");
+  KMMAP_EXPECT(mapping != nullptr, "remap(handle, newLength, fd?)");
+  bool fd_given = info.Length() == 3;
+  int again_fd = fd_given ? info[2].As<Napi::Number>().Int32Value() : -1;
   KMMAP_EXPECT(!mapping->closed, "the mapping is closed");
   double length = info[1].As<Napi::Number>().DoubleValue();
   KMMAP_EXPECT(length >= 1 && length <= 9007199254740991.0,
@@ -545,11 +658,24 @@ Napi::Value Remap(const Napi::CallbackInfo& info) {
         keep_err = Placeholder(base, old);
       } else if (errno == EINVAL || errno == EFAULT) {
         // A kernel or mapping that cannot keep the old pages mapped (before
-        // 5.7, hugetlb, VM_PFNMAP devices): move, then fill the hole at once.
-        // A pointer used in between meets unmapped memory (README).
-        moved = mremap(base, old, size, MREMAP_MAYMOVE);
-        if (moved != MAP_FAILED) {
-          keep_err = Placeholder(base, old, MAP_FIXED_NOREPLACE);
+        // 5.7, file pages before 5.13, hugetlb, VM_PFNMAP devices).
+        bool file = (mapping->map_flags & MAP_ANONYMOUS) == 0 &&
+                    mapping->owned_fd < 0;
+        if (file && !fd_given) {
+          GiveRange();
+          return env.Undefined();  // lib/ opens the file again
+        }
+        if (!file || again_fd >= 0) {
+          // Map it afresh, then replace the old range atomically.
+          moved = MapAgain(mapping, size, again_fd);
+          if (moved != MAP_FAILED) keep_err = Placeholder(base, old);
+        } else {
+          // A device: move, then fill the hole at once. A pointer used in
+          // between meets unmapped memory (README).
+          moved = mremap(base, old, size, MREMAP_MAYMOVE);
+          if (moved != MAP_FAILED) {
+            keep_err = Placeholder(base, old, MAP_FIXED_NOREPLACE);
+          }
         }
       }
       if (moved == MAP_FAILED) {

@@ -9,10 +9,8 @@
 //     as root) are misleading;
 //   - no signal, abort or hang: observed by the parent process.
 // It never touches memory against protect() (nor lets a thread-pool job do so),
-// nor resizes a private mapping a thread-pool job uses (README: a window on
-// kernels without MREMAP_DONTUNMAP), pages wholly past the end of a
-// file mapped with allowBeyondEnd, or truncates a mapped file: the crashes
-// the README documents.
+// pages wholly past the end of a file mapped with allowBeyondEnd, or
+// truncates a mapped file: the crashes the README documents.
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -277,7 +275,7 @@ export class Executor {
         if (!other) return [() => {}, ''];
         return [() => this.closeSlot(other, true), `${other.name}.close(); `];
       case 'resize':
-        if (!s || this.resizeRacesThreads(s)) return [() => {}, ''];
+        if (!s) return [() => {}, ''];
         return [() => this.resizeSlot(s, a.len, true), `${s.name}.resize(${a.len}); `];
       case 'gc':
         return [() => globalThis.gc?.(), 'gc(); '];
@@ -718,7 +716,6 @@ export class Executor {
         return;
       }
       case 'resize': {
-        if (this.resizeRacesThreads(s)) throw new Skip('resize() of a private mapping a thread-pool job uses (README: documented window)');
         const lengthValue = values[0];
         if (!(typeof lengthValue === 'number' && lengthValue <= DANGEROUS_LENGTH) && s.locked !== false) throw new Skip('huge resize of a locked mapping');
         const r = this.attempt(where, `${s.name}.resize(${argSrc});`, () => m.resize(...values));
@@ -975,20 +972,8 @@ export class Executor {
     }
   }
 
-  /**
-   * A private mapping that must move when it grows, on a kernel without
-   * MREMAP_DONTUNMAP, is moved and its old range refilled in two system
-   * calls; a thread-pool job using it in between meets unmapped memory. The
-   * README documents that window, as it does touching memory against
-   * protect(): not generated.
-   */
-  resizeRacesThreads(s) {
-    return !s.shared && s.pendingJobs > 0;
-  }
-
   resizeSlotLogged(s, length) {
     if (s.kind === 'file' && !s.file.memfd) return;
-    if (this.resizeRacesThreads(s)) return;
     const r = this.attempt('Mapping.resize', `${s.name}.resize(${length});`, () => s.m.resize(length));
     if (r.ok) this.resized(s);
   }

@@ -226,3 +226,104 @@ it('resize() that must move keeps the content and leaves a placeholder at the ol
     expect(result.stdout).toContain(`${kind} true kept 0 rw-p 00000000 00:00 0\n`);
   }
 });
+
+/** In a child script: blocks the pages right after `m` so that growing it must move it. */
+const BLOCK_AFTER = `
+  function blockAfter(m) {
+    const next = m.baseAddress + BigInt(m.length);
+    const mapped = () => fs.readFileSync('/proc/self/maps', 'latin1').split('\\n').some((l) => l.startsWith(next.toString(16) + '-'));
+    const blockers = [];
+    for (let i = 0; i < 64 && !mapped(); i++) blockers.push(map.anonymous(4096, { shared: false }));
+    return () => blockers.forEach((b) => b.close());
+  }
+  const perms = (address) => fs.readFileSync('/proc/self/maps', 'latin1').split('\\n')
+    .find((l) => l.startsWith(address.toString(16) + '-')).split(' ')[1];
+`;
+
+it('a thread-pool job still writing a private mapping that resize() moves never meets unmapped memory', () => {
+  // Where the kernel cannot move private pages while keeping the old range
+  // mapped (MREMAP_DONTUNMAP: file pages before 5.13, some vendor kernels),
+  // the mapping is mapped again and its own pages copied, never unmapped.
+  const file = files.fileOf(Buffer.alloc(8 << 20, 7));
+  const result = child(`
+    ${BLOCK_AFTER}
+    const crypto = require('node:crypto');
+    let moved = 0;
+    // The window was one system call wide: it took 10 to 50 rounds to hit.
+    for (let round = 0; round < 150; round++) {
+      const m = round % 2 ? map.anonymous(8 << 20, { shared: false }) : map(file, { access: 'copy', length: 8 << 20 });
+      const unblock = blockAfter(m);
+      const base = m.baseAddress;
+      const done = new Promise((resolve) => crypto.randomFill(m.buffer, resolve));
+      m.resize(256 << 20, { allowBeyondEnd: true });
+      if (m.baseAddress !== base) moved++;
+      await done;
+      m.close();
+      unblock();
+    }
+    console.log('moved', moved);
+  `, file);
+  expectOk(result);
+  expect(Number(/moved (\d+)/.exec(result.stdout)?.[1])).toBeGreaterThan(140);
+});
+
+it('resize() that moves a private mapping keeps its own pages and nothing else: file pages stay the file\'s, untouched pages stay unallocated', () => {
+  const file = files.fileOf(Buffer.alloc(4 * 4096, 'f'));
+  const result = child(`
+    ${BLOCK_AFTER}
+    const f = map(file, { access: 'copy', length: 2 * 4096 });
+    f.buffer.write('own');
+    const heldFile = f.buffer;
+    let unblock = blockAfter(f);
+    let base = f.baseAddress;
+    f.resize(4 * 4096);
+    unblock();
+    // A page the process never wrote is still the file's: a write to the file shows.
+    const fd = fs.openSync(file, 'r+');
+    fs.writeSync(fd, 'new', 4096);
+    fs.writeSync(fd, 'end', 3 * 4096);
+    fs.closeSync(fd);
+    console.log('file', f.baseAddress !== base, heldFile.length, f.buffer.toString('latin1', 0, 4), f.buffer.toString('latin1', 4096, 4099), f.buffer.toString('latin1', 3 * 4096, 3 * 4096 + 3));
+    f.close();
+
+    const a = map.anonymous(4 * 4096, { shared: false });
+    a.buffer.write('own');
+    a.buffer.write('two', 2 * 4096);
+    const heldAnon = a.buffer;
+    unblock = blockAfter(a);
+    base = a.baseAddress;
+    a.resize(8 * 4096);
+    unblock();
+    const resident = Array.from(a.residency()).join('');
+    console.log('anon', a.baseAddress !== base, heldAnon.length, a.buffer.toString('latin1', 0, 3), a.buffer.toString('latin1', 2 * 4096, 2 * 4096 + 3),
+      a.buffer.subarray(4096, 2 * 4096).every((b) => b === 0) && a.buffer.subarray(3 * 4096).every((b) => b === 0), resident.slice(0, 4));
+    a.close();
+  `, file);
+  expectOk(result);
+  expect(result.stdout).toContain('file true 0 ownf new end\n');
+  // Pages 1 and 3 were never touched: not copied, not resident (the zero check reads them only after).
+  expect(result.stdout).toContain('anon true 0 own two true 1010\n');
+});
+
+it('resize() that moves a private mapping keeps its protection, even none', () => {
+  const result = child(`
+    ${BLOCK_AFTER}
+    for (const protection of ['r', 'none']) {
+      const m = map.anonymous(2 * 4096, { shared: false });
+      m.buffer.write('kept');
+      const held = m.buffer;
+      m.protect(protection);
+      const unblock = blockAfter(m);
+      const base = m.baseAddress;
+      m.resize(4 * 4096);
+      unblock();
+      const after = perms(m.baseAddress);
+      m.protect('rw');
+      console.log(protection, m.baseAddress !== base, held.length, after, m.buffer.toString('latin1', 0, 4));
+      m.close();
+    }
+  `, files.fileOf(Buffer.alloc(1)));
+  expectOk(result);
+  expect(result.stdout).toContain('r true 0 r--p kept\n');
+  expect(result.stdout).toContain('none true 0 ---p kept\n');
+});
