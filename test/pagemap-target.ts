@@ -88,6 +88,15 @@ export function kernelAtLeast(release: string, major: number, minor: number): bo
  * Whether this kernel tracks soft-dirty (CONFIG_MEM_SOFT_DIRTY): new
  * mappings then carry the 'sd' VmFlag in /proc/<pid>/smaps.
  */
+/**
+ * Whether a read fault on private anonymous memory maps the shared zero
+ * page, as Linux does unless told otherwise: some hypervisor kernels take
+ * `pvm_no_zero_page=1`, and then a read allocates a page of its own.
+ */
+export function kernelMapsZeroPage(): boolean {
+  return !/(^|\s)pvm_no_zero_page=(1|y|Y)\b/.test(fs.readFileSync('/proc/cmdline', 'utf8'));
+}
+
 export function kernelHasSoftDirty(): boolean {
   return /^VmFlags:.* sd\b/m.test(fs.readFileSync('/proc/self/smaps', 'utf8'));
 }

@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kpageflags, pagemap } from '../../dist/index.js';
 import { isRoot } from '../helpers';
-import { kernelAtLeast, kernelHasSoftDirty, startTarget, type Target } from '../pagemap-target';
+import { kernelAtLeast, kernelHasSoftDirty, kernelMapsZeroPage, startTarget, type Target } from '../pagemap-target';
 
 describe('pagemap bits of a live process, by pid', () => {
   let target: Target;
@@ -47,9 +47,11 @@ describe('pagemap bits of a live process, by pid', () => {
     }
   });
 
-  it('a page only read maps the shared zero page: present, neither exclusive nor file', () => {
+  it(kernelMapsZeroPage()
+    ? 'a page only read maps the shared zero page: present, neither exclusive nor file'
+    : 'a page only read is a page of its own (pvm_no_zero_page=1): present, exclusive, not file', () => {
     const [zero, untouched] = pages(target.info.zero, 2);
-    expect(zero).toMatchObject({ present: true, exclusive: false, fileOrSharedAnon: false });
+    expect(zero).toMatchObject({ present: true, exclusive: !kernelMapsZeroPage(), fileOrSharedAnon: false });
     expect(untouched!.present).toBe(false);
   });
 
@@ -110,7 +112,10 @@ describe('pagemap bits of a live process, by pid', () => {
       expect(frame.flags & kpageflags.mask('anonymous', 'mmap', 'lru')).toBe(kpageflags.mask('anonymous', 'mmap', 'lru'));
     }
     const [zero] = pages(target.info.zero, 1);
-    expect(kpageflags.lookup([zero!.pfn!])[0]!.names).toContain('zero_page');
+    const zeroFrame = kpageflags.lookup([zero!.pfn!])[0]!;
+    if (kernelMapsZeroPage()) expect(zeroFrame.names).toContain('zero_page');
+    else expect(zeroFrame.names).toEqual(expect.arrayContaining(['anonymous', 'mmap']));
+    if (!kernelMapsZeroPage()) expect(zeroFrame.names).not.toContain('zero_page');
     const [file] = pages(target.info.file, 1);
     const fileFrame = kpageflags.lookup([file!.pfn!])[0]!;
     expect(fileFrame.names).toEqual(expect.arrayContaining(['uptodate', 'mmap']));
