@@ -45,10 +45,14 @@ export interface DeviceInfo {
   mappings: number;
 }
 
+/** Options of KmmapDevice.open(). */
 export interface DeviceOpenOptions {
   /** Default '/dev/kmmap'. */
   path?: string;
-  /** 'r' opens read-only (mappings and writes are then refused); default 'rw'. */
+  /**
+   * 'r' opens read-only: mappings are then read-only (one with access 'rw'
+   * fails with EACCES), and fill() and write(2) fail with EBADF. Default 'rw'.
+   */
   access?: 'r' | 'rw';
   /** Set this open file's mapping method right away. */
   method?: MappingMethod;
@@ -60,6 +64,7 @@ export interface DeviceRange {
   length?: number;
 }
 
+/** Options of `device.fill()`. */
 export interface FillOptions extends DeviceRange {
   /**
    * Add each 8-byte word's byte offset in the buffer to the pattern, so every
@@ -69,6 +74,7 @@ export interface FillOptions extends DeviceRange {
   addOffset?: boolean;
 }
 
+/** Options of `device.map()`. */
 export interface DeviceMapOptions extends DeviceRange {
   /** Default: the access the device was opened with. */
   access?: 'r' | 'rw';
@@ -98,8 +104,8 @@ export class KmmapDevice implements Disposable {
   #size = 0;
   #backing: Backing = 'contig';
 
-  /** @internal Use KmmapDevice.open(). */
-  constructor(fd: number, path: string, access: 'r' | 'rw') {
+  /** Devices are opened with KmmapDevice.open(). */
+  private constructor(fd: number, path: string, access: 'r' | 'rw') {
     validateFd('fd', fd);
     if (typeof path !== 'string') throw invalidArgType('path', 'of type string', path);
     if (access !== 'r' && access !== 'rw') throw invalidArgValue('access', access, "must be one of: 'r', 'rw'");

@@ -3,7 +3,64 @@
 // (TypeError / RangeError with ERR_* codes). Messages end with what to do.
 import { inspect, types } from 'node:util';
 
-/** An error from a system call, shaped like Node's fs errors. */
+/**
+ * The code of every error kmmap raises for a condition of its own:
+ *
+ * - `ERR_KMMAP_ABI`: the module reported a value this library does not know (update kmmap);
+ * - `ERR_KMMAP_ARRAYBUFFER`, `ERR_KMMAP_HANDLE`: Node-API could not make a view or a mapping handle;
+ * - `ERR_KMMAP_BEYOND_END`: a mapping or resize() would reach past the file's end (SIGBUS);
+ * - `ERR_KMMAP_CLOSED`: a method of a closed Mapping or KmmapDevice;
+ * - `ERR_KMMAP_DESCRIPTOR_STALE`: map.fromDescriptor() of a path that now leads to another file;
+ * - `ERR_KMMAP_EXTERNAL_BUFFERS_FORBIDDEN`: the runtime's V8 sandbox forbids buffers over foreign memory;
+ * - `ERR_KMMAP_LENGTH_REQUIRED`: a device or /proc file mapped without `length`;
+ * - `ERR_KMMAP_NOT_SHAREABLE`: descriptor() of memory no other thread can map;
+ * - `ERR_KMMAP_PAGE_NOT_PRESENT`, `ERR_KMMAP_PFN_HIDDEN`: pagemap.physicalAddress() cannot tell;
+ * - `ERR_KMMAP_SCAN_STALLED`: PAGEMAP_SCAN stopped advancing;
+ * - `ERR_KMMAP_TOO_LARGE_FOR_BUFFER`: `buffer` of a mapping longer than a Buffer can be;
+ * - `ERR_KMMAP_TOO_MANY_MAPPINGS`: kmmap's budget of live mappings or memfds is spent;
+ * - `ERR_KMMAP_MODULE_NOT_LOADED`, `ERR_KMMAP_NO_SUCH_MAPPING`, `ERR_KMMAP_USAGE`: the `kmmap` command's.
+ */
+export type KmmapErrorCode =
+  | 'ERR_KMMAP_ABI'
+  | 'ERR_KMMAP_ARRAYBUFFER'
+  | 'ERR_KMMAP_BEYOND_END'
+  | 'ERR_KMMAP_CLOSED'
+  | 'ERR_KMMAP_DESCRIPTOR_STALE'
+  | 'ERR_KMMAP_EXTERNAL_BUFFERS_FORBIDDEN'
+  | 'ERR_KMMAP_HANDLE'
+  | 'ERR_KMMAP_LENGTH_REQUIRED'
+  | 'ERR_KMMAP_MODULE_NOT_LOADED'
+  | 'ERR_KMMAP_NOT_SHAREABLE'
+  | 'ERR_KMMAP_NO_SUCH_MAPPING'
+  | 'ERR_KMMAP_PAGE_NOT_PRESENT'
+  | 'ERR_KMMAP_PFN_HIDDEN'
+  | 'ERR_KMMAP_SCAN_STALLED'
+  | 'ERR_KMMAP_TOO_LARGE_FOR_BUFFER'
+  | 'ERR_KMMAP_TOO_MANY_MAPPINGS'
+  | 'ERR_KMMAP_USAGE';
+
+/**
+ * Node's own codes, which kmmap's argument checks use as Node's APIs do:
+ * `ERR_INVALID_ARG_TYPE` and `ERR_INVALID_ARG_VALUE` (TypeError),
+ * `ERR_OUT_OF_RANGE` (RangeError), `ERR_INVALID_THIS` (a method called on an
+ * object that only has a kmmap class's prototype) and
+ * `ERR_ILLEGAL_CONSTRUCTOR` (`new Mapping()`).
+ */
+export type NodeErrorCode =
+  | 'ERR_INVALID_ARG_TYPE'
+  | 'ERR_INVALID_ARG_VALUE'
+  | 'ERR_OUT_OF_RANGE'
+  | 'ERR_INVALID_THIS'
+  | 'ERR_ILLEGAL_CONSTRUCTOR';
+
+/** Every `ERR_*` code an error kmmap throws can carry; system errors carry errno names instead (SystemError). */
+export type ErrorCode = KmmapErrorCode | NodeErrorCode;
+
+/**
+ * An error from a system call, shaped like Node's fs errors: `code` is the
+ * errno's name as Node gives it (`'EINVAL'`, `'ENOMEM'`, `'EACCES'`, ...;
+ * the kernel decides which), `errno` its negated number.
+ */
 export interface SystemError extends Error {
   code: string;
   errno: number;
@@ -12,10 +69,23 @@ export interface SystemError extends Error {
   fd?: number;
 }
 
-/** An error with a kmmap- or Node-style code. */
-export interface CodedError extends Error {
-  code: string;
+/**
+ * An error with a kmmap or Node `ERR_*` code, to narrow on:
+ *
+ * @example
+ * try {
+ *   mapping.sync();
+ * } catch (err) {
+ *   if ((err as CodedError).code === 'ERR_KMMAP_CLOSED') map(path).sync();
+ *   else throw err;
+ * }
+ */
+export interface CodedError<Code extends ErrorCode = ErrorCode> extends Error {
+  code: Code;
 }
+
+/** What kmmap throws: a coded error of its own or Node's, or a system error. Narrow on `code`. */
+export type KmmapError = CodedError | SystemError;
 
 function isNativeSystemError(err: unknown): err is SystemError {
   return err instanceof Error && typeof (err as SystemError).errno === 'number' &&
@@ -55,10 +125,13 @@ export function systemError(code: string, errno: number, syscall: string, descri
   return err;
 }
 
-export function codedError(code: string, message: string): CodedError {
-  const err = new Error(message) as CodedError;
-  err.code = code;
-  return err;
+/** `err` with a `code` property, as Node's own errors have it. */
+function withCode<E extends Error, Code extends ErrorCode>(err: E, code: Code): E & CodedError<Code> {
+  return Object.assign(err, { code });
+}
+
+export function codedError<Code extends KmmapErrorCode>(code: Code, message: string): CodedError<Code> {
+  return withCode(new Error(message), code);
 }
 
 /**
@@ -98,34 +171,30 @@ function constructorName(value: object): string {
   return 'Object';
 }
 
-export function invalidArgType(name: string, expected: string, actual: unknown): TypeError & CodedError {
-  const err = new TypeError(`The "${name}" argument must be ${expected}. Received ${received(actual)}`) as TypeError & CodedError;
-  err.code = 'ERR_INVALID_ARG_TYPE';
-  return err;
+export function invalidArgType(name: string, expected: string, actual: unknown): TypeError & CodedError<'ERR_INVALID_ARG_TYPE'> {
+  return withCode(new TypeError(`The "${name}" argument must be ${expected}. Received ${received(actual)}`), 'ERR_INVALID_ARG_TYPE');
 }
 
-export function invalidArgValue(name: string, actual: unknown, reason: string): TypeError & CodedError {
-  const err = new TypeError(`The argument '${name}' ${reason}. Received ${shown(actual)}`) as TypeError & CodedError;
-  err.code = 'ERR_INVALID_ARG_VALUE';
-  return err;
+export function invalidArgValue(name: string, actual: unknown, reason: string): TypeError & CodedError<'ERR_INVALID_ARG_VALUE'> {
+  return withCode(new TypeError(`The argument '${name}' ${reason}. Received ${shown(actual)}`), 'ERR_INVALID_ARG_VALUE');
 }
 
-export function outOfRange(name: string, range: string, actual: unknown): RangeError & CodedError {
-  const err = new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${shown(actual)}`) as RangeError & CodedError;
-  err.code = 'ERR_OUT_OF_RANGE';
-  return err;
+export function outOfRange(name: string, range: string, actual: unknown): RangeError & CodedError<'ERR_OUT_OF_RANGE'> {
+  return withCode(new RangeError(`The value of "${name}" is out of range. It must be ${range}. Received ${shown(actual)}`), 'ERR_OUT_OF_RANGE');
 }
 
 /** A method or getter called on something that is not an instance of its class (Node's ERR_INVALID_THIS). */
-export function invalidThis(className: string): TypeError & CodedError {
-  const err = new TypeError(`Value of "this" must be of type ${className}`) as TypeError & CodedError;
-  err.code = 'ERR_INVALID_THIS';
-  return err;
+export function invalidThis(className: string): TypeError & CodedError<'ERR_INVALID_THIS'> {
+  return withCode(new TypeError(`Value of "this" must be of type ${className}`), 'ERR_INVALID_THIS');
 }
 
 /** `new` on a class whose instances only kmmap makes (Node's ERR_ILLEGAL_CONSTRUCTOR). */
-export function illegalConstructor(className: string, use: string): TypeError & CodedError {
-  const err = new TypeError(`Illegal constructor: ${className} objects are made by ${use}`) as TypeError & CodedError;
-  err.code = 'ERR_ILLEGAL_CONSTRUCTOR';
-  return err;
+export function illegalConstructor(className: string, use: string): TypeError & CodedError<'ERR_ILLEGAL_CONSTRUCTOR'> {
+  return withCode(new TypeError(`Illegal constructor: ${className} objects are made by ${use}`), 'ERR_ILLEGAL_CONSTRUCTOR');
+}
+
+/** ERR_KMMAP_PFN_HIDDEN: the kernel zeroes PFNs for readers without CAP_SYS_ADMIN. */
+export function pfnHiddenError(): CodedError<'ERR_KMMAP_PFN_HIDDEN'> {
+  return codedError('ERR_KMMAP_PFN_HIDDEN',
+    'The kernel hides physical page numbers from this process: reading them from pagemap needs CAP_SYS_ADMIN (run as root)');
 }

@@ -1,3 +1,5 @@
+// The declarations use Node's types (Buffer, URL, Disposable): @types/node.
+/// <reference types="node" preserve="true" />
 /**
  * kmmap: map files, devices and kernel buffers into Node.js as zero-copy
  * Buffers, and see where they live in physical memory.
@@ -25,7 +27,9 @@ export {
   MAPPING_METHODS,
 } from './uapi';
 export type { Backing, MappingMethod } from './uapi';
-export type { CodedError, SystemError } from './errors';
+export type { CodedError, ErrorCode, KmmapError, KmmapErrorCode, NodeErrorCode, SystemError } from './errors';
 export * as kpageflags from './kpageflags';
-export type { FlagCombination, PageFlag, PageFrame } from './kpageflags';
-export type { MemoryArea, PageCategory, PageRegion, Pid, ScanOptions, ScanResult } from './pagemap';
+export type { FlagCombination, PageFlag, PageFlagName, PageFrame, UnnamedBit } from './kpageflags';
+export type {
+  AreaPermissions, MemoryArea, PageCategory, PagemapFlagName, PageRegion, Pid, ScanOptions, ScanResult,
+} from './pagemap';

@@ -8,10 +8,61 @@ import { validateBigInt, validateInteger, validateIterable, validateUint64 } fro
 
 const U64_MAX = (1n << 64n) - 1n;
 
+/**
+ * Every KPF_* flag /proc/kpageflags reports, by bit: [bit, letter, name],
+ * the letter as tools/mm/page-types.c prints it.
+ */
+const FLAG_TABLE = [
+  [0, 'L', 'locked'],
+  [1, 'E', 'error'],
+  [2, 'R', 'referenced'],
+  [3, 'U', 'uptodate'],
+  [4, 'D', 'dirty'],
+  [5, 'l', 'lru'],
+  [6, 'A', 'active'],
+  [7, 'S', 'slab'],
+  [8, 'W', 'writeback'],
+  [9, 'I', 'reclaim'],
+  [10, 'B', 'buddy'],
+  [11, 'M', 'mmap'],
+  [12, 'a', 'anonymous'],
+  [13, 's', 'swapcache'],
+  [14, 'b', 'swapbacked'],
+  [15, 'H', 'compound_head'],
+  [16, 'T', 'compound_tail'],
+  [17, 'G', 'huge'],
+  [18, 'u', 'unevictable'],
+  [19, 'X', 'hwpoison'],
+  [20, 'n', 'nopage'],
+  [21, 'x', 'ksm'],
+  [22, 't', 'thp'],
+  [23, 'o', 'offline'], // BALLOON before Linux 5.0
+  [24, 'z', 'zero_page'],
+  [25, 'i', 'idle_page'],
+  [26, 'g', 'pgtable'],
+  [32, 'r', 'reserved'],
+  [33, 'm', 'mlocked'],
+  [34, 'd', 'owner_2'],
+  [35, 'P', 'private'],
+  [36, 'p', 'private_2'],
+  [37, 'O', 'owner_private'],
+  [38, 'h', 'arch'],
+  [39, 'c', 'uncached'],
+  [40, 'f', 'softdirty'],
+  [41, 'H', 'arch_2'],
+  [42, 'C', 'arch_3'],
+] as const;
+
+/** The name of a KPF_* flag (`KPF_ANON` is 'anonymous'), as mask() takes and names() gives it. */
+export type PageFlagName = (typeof FLAG_TABLE)[number][2];
+
+/** A set bit no KPF_* flag names, as names() shows it: 'bit27'. */
+export type UnnamedBit = `bit${number}`;
+
 /** One KPF_* flag: its bit, its name and its letter as tools/mm/page-types.c prints them. */
 export interface PageFlag {
   bit: number;
-  name: string;
+  name: PageFlagName;
   letter: string;
   /**
    * false for bits 32 and up: include/linux/kernel-page-flags.h calls them
@@ -20,54 +71,15 @@ export interface PageFlag {
   stable: boolean;
 }
 
-const flag = (bit: number, letter: string, name: string): PageFlag => ({ bit, name, letter, stable: bit < 32 });
-
 /** Every KPF_* flag /proc/kpageflags reports, by bit. */
-export const PAGE_FLAGS: readonly PageFlag[] = Object.freeze([
-  flag(0, 'L', 'locked'),
-  flag(1, 'E', 'error'),
-  flag(2, 'R', 'referenced'),
-  flag(3, 'U', 'uptodate'),
-  flag(4, 'D', 'dirty'),
-  flag(5, 'l', 'lru'),
-  flag(6, 'A', 'active'),
-  flag(7, 'S', 'slab'),
-  flag(8, 'W', 'writeback'),
-  flag(9, 'I', 'reclaim'),
-  flag(10, 'B', 'buddy'),
-  flag(11, 'M', 'mmap'),
-  flag(12, 'a', 'anonymous'),
-  flag(13, 's', 'swapcache'),
-  flag(14, 'b', 'swapbacked'),
-  flag(15, 'H', 'compound_head'),
-  flag(16, 'T', 'compound_tail'),
-  flag(17, 'G', 'huge'),
-  flag(18, 'u', 'unevictable'),
-  flag(19, 'X', 'hwpoison'),
-  flag(20, 'n', 'nopage'),
-  flag(21, 'x', 'ksm'),
-  flag(22, 't', 'thp'),
-  flag(23, 'o', 'offline'), // BALLOON before Linux 5.0
-  flag(24, 'z', 'zero_page'),
-  flag(25, 'i', 'idle_page'),
-  flag(26, 'g', 'pgtable'),
-  flag(32, 'r', 'reserved'),
-  flag(33, 'm', 'mlocked'),
-  flag(34, 'd', 'owner_2'),
-  flag(35, 'P', 'private'),
-  flag(36, 'p', 'private_2'),
-  flag(37, 'O', 'owner_private'),
-  flag(38, 'h', 'arch'),
-  flag(39, 'c', 'uncached'),
-  flag(40, 'f', 'softdirty'),
-  flag(41, 'H', 'arch_2'),
-  flag(42, 'C', 'arch_3'),
-].map((f) => Object.freeze(f)));
+export const PAGE_FLAGS: readonly PageFlag[] = Object.freeze(
+  FLAG_TABLE.map(([bit, letter, name]): PageFlag => Object.freeze({ bit, name, letter, stable: bit < 32 })),
+);
 
-const BY_NAME = new Map(PAGE_FLAGS.map((f) => [f.name, f]));
+const BY_NAME = new Map<string, PageFlag>(PAGE_FLAGS.map((f) => [f.name, f]));
 
 /** The bitmask of flags given by name: `mask('anonymous', 'lru')` is (1n << 12n) | (1n << 5n). */
-export function mask(...names: string[]): bigint {
+export function mask(...names: PageFlagName[]): bigint {
   let result = 0n;
   for (const name of names) {
     if (typeof name !== 'string') throw invalidArgType('name', 'of type string', name);
@@ -79,9 +91,9 @@ export function mask(...names: string[]): bigint {
 }
 
 /** Names of the set flags, in bit order; a bit no flag names shows as 'bitN'. */
-export function names(flags: bigint): string[] {
+export function names(flags: bigint): (PageFlagName | UnnamedBit)[] {
   validateBigInt('flags', flags, U64_MAX);
-  const result: string[] = [];
+  const result: (PageFlagName | UnnamedBit)[] = [];
   for (let i = 0; i < 64; i++) {
     if (((flags >> BigInt(i)) & 1n) === 0n) continue;
     result.push(PAGE_FLAGS.find((f) => f.bit === i)?.name ?? `bit${i}`);
@@ -134,7 +146,7 @@ export function mapCounts(pfn: bigint | number, count = 1): BigUint64Array {
 export interface PageFrame {
   pfn: bigint;
   flags: bigint;
-  names: string[];
+  names: (PageFlagName | UnnamedBit)[];
   mapCount: bigint;
 }
 
@@ -167,7 +179,7 @@ export function lookup(pfns: readonly (bigint | number)[]): PageFrame[] {
 /** One line of a page-types-like summary: a combination of flags and how many pages have it. */
 export interface FlagCombination {
   flags: bigint;
-  names: string[];
+  names: (PageFlagName | UnnamedBit)[];
   symbolic: string;
   pages: number;
 }

@@ -92,9 +92,10 @@ export interface AnonymousOptions extends MemoryOptions {
   access?: 'r' | 'rw';
   /**
    * Default true: the memory lives in a memfd that the mapping owns
-   * (`mapping.fd`), so workers (through `descriptor()`) and child processes
-   * (through the fd) can map the same pages. false: private memory
-   * (`MAP_PRIVATE | MAP_ANONYMOUS`), this thread's process only.
+   * (`mapping.memfd`; close() closes it), so workers (through
+   * `descriptor()`) and child processes (through the memfd) can map the same
+   * pages. false: private memory (`MAP_PRIVATE | MAP_ANONYMOUS`), this
+   * mapping's alone: descriptor() throws ERR_KMMAP_NOT_SHAREABLE.
    */
   shared?: boolean;
 }

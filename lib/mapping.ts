@@ -133,6 +133,11 @@ interface MappingInit {
   settings: Settings;
 }
 
+/** True only while newMapping() runs the constructor: `new Mapping()` elsewhere is refused. */
+let constructing = false;
+/** `new Mapping(init)`, set by the class's static block (the constructor is private to it). */
+let construct: (init: MappingInit) => Mapping;
+
 /**
  * A live memory mapping. Its memory is `buffer` (or, beyond Buffer's
  * maximum size, windows from `view()`); close it, or let `using` or the
@@ -149,8 +154,16 @@ export class Mapping implements Disposable {
   #buffer: Buffer | undefined;
   #closed = false;
 
-  /** @internal Use map(), map.anonymous() or map.fromDescriptor(). */
-  constructor(init: MappingInit) {
+  static {
+    // The one way in: newMapping() below, which the constructor's check lets through.
+    construct = (init) => new Mapping(init);
+  }
+
+  /**
+   * Mappings are made by map(), map.anonymous(), map.fromDescriptor() and
+   * KmmapDevice#map(); `new Mapping()` throws ERR_ILLEGAL_CONSTRUCTOR.
+   */
+  private constructor(init: MappingInit) {
     if (!constructing) throw illegalConstructor('Mapping', 'map(), map.anonymous() and map.fromDescriptor()');
     constructing = false;
     this.#handle = init.handle;
@@ -602,13 +615,10 @@ function readRange(range: MappingRange | undefined): RangeFields | undefined {
   return { offset: range.offset, length: range.length };
 }
 
-/** True only while newMapping() runs the constructor: `new Mapping()` elsewhere is refused. */
-let constructing = false;
-
 function newMapping(init: MappingInit): Mapping {
   constructing = true;
   try {
-    return new Mapping(init);
+    return construct(init);
   } finally {
     constructing = false;
   }

@@ -3,10 +3,10 @@
 // kpageflags and map counts, plus page-types-like summaries. Built here as
 // data; lib/cli.ts only formats it.
 import * as kpageflags from './kpageflags';
-import { codedError, outOfRange } from './errors';
+import { codedError, outOfRange, pfnHiddenError } from './errors';
 import { PAGE_SIZE } from './mapping';
 import * as pagemap from './pagemap';
-import type { CodedError } from './errors';
+import type { CodedError, SystemError } from './errors';
 
 /** A range of virtual addresses to report, with the mapping name it came from. */
 export interface ReportRange {
@@ -98,7 +98,7 @@ export function buildReport(ranges: ReportRange[], options: ReportOptions = {}):
   let pageFlagsUnavailable: Report['pageFlagsUnavailable'] = null;
   const present = pages.filter((page) => page.entry.present);
   if (present.some((page) => page.entry.pfnHidden)) {
-    const err = pagemap.pfnHiddenError() as CodedError;
+    const err = pfnHiddenError();
     pageFlagsUnavailable = { code: err.code, message: err.message };
   } else if (present.length > 0) {
     try {
@@ -108,7 +108,7 @@ export function buildReport(ranges: ReportRange[], options: ReportOptions = {}):
         page.mapCount = frames[i]!.mapCount;
       });
     } catch (err) {
-      const code = (err as CodedError).code;
+      const code = (err as SystemError).code;
       if (code !== 'EACCES' && code !== 'EPERM' && code !== 'ENOENT') throw err;
       pageFlagsUnavailable = { code, message: (err as Error).message };
     }

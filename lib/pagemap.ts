@@ -3,13 +3,13 @@
 // per virtual page, at file offset (address / PAGE_SIZE) * 8.
 import * as fs from 'node:fs';
 import { native } from './binding';
-import { codedError, invalidArgType, invalidArgValue, outOfRange, withContext } from './errors';
+import { codedError, invalidArgType, invalidArgValue, outOfRange, pfnHiddenError, withContext } from './errors';
 import { Mapping, PAGE_SIZE } from './mapping';
 import { maps, openProcFile, Pid, procDir, processAccessHint, readEntries, type MemoryArea } from './procfs';
 import { validateBigInt, validateBigUint64Array, validateInteger, validateMemory, validateObject, validateUint64 } from './validate';
 
 export { maps } from './procfs';
-export type { MemoryArea, Pid } from './procfs';
+export type { AreaPermissions, MemoryArea, Pid } from './procfs';
 
 /** One decoded pagemap entry. */
 export interface PagemapEntry {
@@ -84,16 +84,19 @@ export function decode(raw: bigint, address: bigint | number): PagemapEntry {
   };
 }
 
+/** The short name of a pagemap entry's flag bit, as flagNames() gives it. */
+export type PagemapFlagName = 'soft-dirty' | 'exclusive' | 'uffd-wp' | 'guard' | 'file' | 'swapped' | 'present';
+
 /**
  * The entry's set bits as short names, in bit order: 'soft-dirty',
  * 'exclusive', 'uffd-wp', 'guard', 'file', 'swapped', 'present'.
  */
-export function flagNames(entry: PagemapEntry): string[] {
+export function flagNames(entry: PagemapEntry): PagemapFlagName[] {
   if (typeof entry !== 'object' || entry === null) throw invalidArgType('entry', 'a PagemapEntry (from decode(), range() or entry())', entry);
   for (const name of ['softDirty', 'exclusive', 'uffdWriteProtected', 'guard', 'fileOrSharedAnon', 'swapped', 'present'] as const) {
     if (typeof entry[name] !== 'boolean') throw invalidArgType(`entry.${name}`, 'of type boolean', entry[name]);
   }
-  const names: string[] = [];
+  const names: PagemapFlagName[] = [];
   if (entry.softDirty) names.push('soft-dirty');
   if (entry.exclusive) names.push('exclusive');
   if (entry.uffdWriteProtected) names.push('uffd-wp');
@@ -194,12 +197,6 @@ export function physicalAddress(target: ArrayBufferView | ArrayBuffer | Mapping,
 }
 
 const mappingBuffer = Object.getOwnPropertyDescriptor(Mapping.prototype, 'buffer')!.get!;
-
-/** The ERR_KMMAP_PFN_HIDDEN error: the kernel zeroes PFNs for readers without CAP_SYS_ADMIN. */
-export function pfnHiddenError(): Error {
-  return codedError('ERR_KMMAP_PFN_HIDDEN',
-    'The kernel hides physical page numbers from this process: reading them from pagemap needs CAP_SYS_ADMIN (run as root)');
-}
 
 // ---------------------------------------------------------------------------
 // PAGEMAP_SCAN (Linux 6.7+): the kernel walks the page tables and returns

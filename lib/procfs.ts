@@ -70,14 +70,17 @@ export function readEntries(fd: number, path: string, first: number, out: BigUin
   return done;
 }
 
+/** The permissions column of /proc/<pid>/maps: 'r-xp', 'rw-s', '---p'... */
+export type AreaPermissions = `${'r' | '-'}${'w' | '-'}${'x' | '-'}${'p' | 's'}`;
+
 /** One line of /proc/<pid>/maps: a virtual memory area. */
 export interface MemoryArea {
   /** First byte. */
   start: bigint;
   /** One past the last byte. */
   end: bigint;
-  /** 'rwxp' style: read, write, execute, p(rivate) or s(hared). */
-  permissions: string;
+  /** 'rwxp' style: read, write, execute ('-' where not), p(rivate) or s(hared). */
+  permissions: AreaPermissions;
   /** Offset in the mapped file. */
   offset: bigint;
   /** 'major:minor' of the file's device. */
@@ -108,7 +111,7 @@ export function maps(pid: Pid = 'self'): MemoryArea[] {
     areas.push({
       start: BigInt(`0x${m[1]}`),
       end: BigInt(`0x${m[2]}`),
-      permissions: m[3]!,
+      permissions: m[3] as AreaPermissions,
       offset: BigInt(`0x${m[4]}`),
       device: m[5]!,
       inode: Number(m[6]),

@@ -36,7 +36,6 @@ dist/device.d.ts
 dist/device.js
 dist/errors.d.ts
 dist/errors.js
-dist/file-bounds.d.ts
 dist/file-bounds.js
 dist/hexdump.js
 dist/index.d.ts
@@ -57,7 +56,6 @@ dist/page.js
 dist/pagemap-report.js
 dist/pagemap.d.ts
 dist/pagemap.js
-dist/paths.d.ts
 dist/paths.js
 dist/procfs.d.ts
 dist/procfs.js

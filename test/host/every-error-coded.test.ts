@@ -31,7 +31,6 @@ const CALLS: Record<string, string> = {
   'pagemap.range': '[anon.address, 1, {}]',
   'pagemap.entry': '[anon.address, {}]',
   'pagemap.physicalAddress': '[anon, 0]',
-  'pagemap.pfnHiddenError': '[]',
   'pagemap.scan': "[anon.address, 1, { method: 'pagemap' }]",
   'kpageflags.mask': "['lru', 'anonymous']",
   'kpageflags.names': '[5n]',

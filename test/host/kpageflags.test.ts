@@ -27,7 +27,7 @@ describe('kpageflags', () => {
     expect(kpageflags.symbolic(flags)).toBe('___U_l_____Ma_b_______________________');
     expect(kpageflags.names(1n << 60n)).toEqual(['bit60']);
     expect(kpageflags.names(0n)).toEqual([]);
-    expectError(() => kpageflags.mask('anon'), { code: 'ERR_OUT_OF_RANGE' }, /anonymous/);
+    expectError(() => kpageflags.mask('anon' as never), { code: 'ERR_OUT_OF_RANGE' }, /anonymous/);
   });
 
   it('summarizes pages by flag combination, most common first', () => {
