@@ -9,10 +9,10 @@
 //     as root) are misleading;
 //   - no signal, abort or hang: observed by the parent process.
 // It never touches memory against protect() (nor lets a thread-pool job do so),
-// nor resizes a private mapping a thread-pool job uses (README: a window on
+// nor resizes a private mapping a thread-pool job uses (docs/api.md: a window on
 // kernels without MREMAP_DONTUNMAP), pages wholly past the end of a
 // file mapped with allowBeyondEnd, or truncates a mapped file: the crashes
-// the README documents.
+// the API guide (docs/api.md) documents.
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -23,7 +23,7 @@ import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import { PAGE } from './env.mjs';
 import { numberSource } from './values.mjs';
 
-/** Bytes of input zlib takes in one step (a page: what the README's advice and test use). */
+/** Bytes of input zlib takes in one step (a page: what the API guide's advice and test use). */
 const ZLIB_ONE_STEP = 4096;
 
 const MAX_TOUCH_LENGTH = 2 ** 20;
@@ -370,7 +370,7 @@ export class Executor {
     return at2 < s.file.content.length ? s.file.content[at2] : undefined;
   }
 
-  /** Whether the fuzzer may read byte i: never what the README says crashes. */
+  /** Whether the fuzzer may read byte i: never what the API guide says crashes. */
   touchable(s, i) {
     if (s.closed || s.noTouch || s.other || i >= s.length) return false;
     if (s.kind === 'file') {
@@ -718,7 +718,7 @@ export class Executor {
         return;
       }
       case 'resize': {
-        if (this.resizeRacesThreads(s)) throw new Skip('resize() of a private mapping a thread-pool job uses (README: documented window)');
+        if (this.resizeRacesThreads(s)) throw new Skip('resize() of a private mapping a thread-pool job uses (docs/api.md: documented window)');
         const lengthValue = values[0];
         if (!(typeof lengthValue === 'number' && lengthValue <= DANGEROUS_LENGTH) && s.locked !== false) throw new Skip('huge resize of a locked mapping');
         const r = this.attempt(where, `${s.name}.resize(${argSrc});`, () => m.resize(...values));
@@ -945,8 +945,8 @@ export class Executor {
       switch (c.op) {
         case 'randomFill': crypto.randomFill(buf, cb); line = `crypto.randomFill(${s.name}.buffer, cb);`; break;
         // Node's zlib checks its input's bounds again on every step: an input
-        // detached by close() between steps aborts Node 20 (README, "After
-        // close()"). Inputs it takes in one step, as the README advises.
+        // detached by close() between steps aborts Node 20 (docs/api.md, "After
+        // close()"). Inputs it takes in one step, as the API guide advises.
         case 'deflate': zlib.deflate(buf.subarray(0, ZLIB_ONE_STEP), cb); line = `zlib.deflate(${s.name}.buffer.subarray(0, ${ZLIB_ONE_STEP}), cb);`; break;
         case 'fsWrite': fs.write(this.scratchFd(), buf, 0, buf.length, 0, cb); line = `fs.write(scratchFd, ${s.name}.buffer, 0, ${buf.length}, 0, cb);`; break;
         case 'fsRead': fs.read(this.scratchFd(), buf, 0, buf.length, 0, cb); line = `fs.read(scratchFd, ${s.name}.buffer, 0, ${buf.length}, 0, cb);`; break;
@@ -979,7 +979,7 @@ export class Executor {
    * A private mapping that must move when it grows, on a kernel without
    * MREMAP_DONTUNMAP, is moved and its old range refilled in two system
    * calls; a thread-pool job using it in between meets unmapped memory. The
-   * README documents that window, as it does touching memory against
+   * API guide (docs/api.md) documents that window, as it does touching memory against
    * protect(): not generated.
    */
   resizeRacesThreads(s) {
@@ -1001,7 +1001,7 @@ export class Executor {
   doTransfer(c) {
     const s = this.pick(c.slot);
     if (!s || s.closed || s.noTouch || s.length > MAX_TOUCH_LENGTH || s.length === 0) return;
-    // A copy reads every byte: never a page the README says raises SIGBUS.
+    // A copy reads every byte: never a page the API guide says raises SIGBUS.
     for (const i of [0, s.length - 1]) if (!this.touchable(s, i)) return;
     let buf;
     try {
