@@ -1,5 +1,5 @@
 // Renders results as the plain-text table `npm run bench` prints, or as the
-// Markdown table the README shows:
+// Markdown table docs/performance.md shows:
 //   node bench/table.mjs [results.json]    (default .bench-results/latest.json)
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -70,7 +70,7 @@ export function formatText(results) {
 }
 
 /**
- * The same results as Markdown tables, one per case, for the README.
+ * The same results as Markdown tables, one per case, for docs/performance.md.
  * @param {{ cases: import('./result.mjs').CaseResult[], skipped?: { id: string, reason: string }[] }} results
  */
 export function formatMarkdown(results) {

@@ -139,8 +139,8 @@ KNOWN_FAILURES=(
   'map-options.test.ts > 2 MiB in bytes maps 2 MiB pages'
   'map-options.test.ts > shared anonymous memory puts the huge pages on its memfd'
   'map-options.test.ts > on a file that is not on DAX'
-  # The README's script uses lock(), advise() and huge pages (all above).
-  "readme-script.test.ts > the README's script using every option and method runs"
+  # The API guide's script (docs/api.md) uses lock(), advise() and huge pages (all above).
+  "readme-script.test.ts > the API guide's script using every option and method runs"
   # Timing: emulated, the finalizers of 2000 mappings do not all run within
   # the test's 100 ms (given a few seconds they do: checked by hand).
   'map-files.test.ts > a mapping dropped without close() is unmapped by the garbage collector'

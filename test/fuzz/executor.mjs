@@ -10,7 +10,7 @@
 //   - no signal, abort or hang: observed by the parent process.
 // It never touches memory against protect() (nor lets a thread-pool job do so),
 // pages wholly past the end of a file mapped with allowBeyondEnd, or
-// truncates a mapped file: the crashes the README documents.
+// truncates a mapped file: the crashes the API guide (docs/api.md) documents.
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -21,7 +21,7 @@ import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import { PAGE } from './env.mjs';
 import { numberSource } from './values.mjs';
 
-/** Bytes of input zlib takes in one step (a page: what the README's advice and test use). */
+/** Bytes of input zlib takes in one step (a page: what the API guide's advice and test use). */
 const ZLIB_ONE_STEP = 4096;
 
 const MAX_TOUCH_LENGTH = 2 ** 20;
@@ -368,7 +368,7 @@ export class Executor {
     return at2 < s.file.content.length ? s.file.content[at2] : undefined;
   }
 
-  /** Whether the fuzzer may read byte i: never what the README says crashes. */
+  /** Whether the fuzzer may read byte i: never what the API guide says crashes. */
   touchable(s, i) {
     if (s.closed || s.noTouch || s.other || i >= s.length) return false;
     if (s.kind === 'file') {
@@ -942,8 +942,8 @@ export class Executor {
       switch (c.op) {
         case 'randomFill': crypto.randomFill(buf, cb); line = `crypto.randomFill(${s.name}.buffer, cb);`; break;
         // Node's zlib checks its input's bounds again on every step: an input
-        // detached by close() between steps aborts Node 20 (README, "After
-        // close()"). Inputs it takes in one step, as the README advises.
+        // detached by close() between steps aborts Node 20 (docs/api.md, "After
+        // close()"). Inputs it takes in one step, as the API guide advises.
         case 'deflate': zlib.deflate(buf.subarray(0, ZLIB_ONE_STEP), cb); line = `zlib.deflate(${s.name}.buffer.subarray(0, ${ZLIB_ONE_STEP}), cb);`; break;
         case 'fsWrite': fs.write(this.scratchFd(), buf, 0, buf.length, 0, cb); line = `fs.write(scratchFd, ${s.name}.buffer, 0, ${buf.length}, 0, cb);`; break;
         case 'fsRead': fs.read(this.scratchFd(), buf, 0, buf.length, 0, cb); line = `fs.read(scratchFd, ${s.name}.buffer, 0, ${buf.length}, 0, cb);`; break;
@@ -986,7 +986,7 @@ export class Executor {
   doTransfer(c) {
     const s = this.pick(c.slot);
     if (!s || s.closed || s.noTouch || s.length > MAX_TOUCH_LENGTH || s.length === 0) return;
-    // A copy reads every byte: never a page the README says raises SIGBUS.
+    // A copy reads every byte: never a page the API guide says raises SIGBUS.
     for (const i of [0, s.length - 1]) if (!this.touchable(s, i)) return;
     let buf;
     try {

@@ -140,7 +140,7 @@ describe('map() system errors look like fs errors', () => {
     expect(m.buffer[PAGE_SIZE - 1]).toBe(0);
   });
 
-  it('a file truncated after mapping still raises SIGBUS when touched: the residual risk the README documents', () => {
+  it('a file truncated after mapping still raises SIGBUS when touched: the residual risk the API guide documents', () => {
     const result = runNode(`
       const fs = require('fs');
       const { map } = require('./dist');

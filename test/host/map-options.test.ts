@@ -1,4 +1,4 @@
-// Every map() and map.anonymous() option does what the README says, as the
+// Every map() and map.anonymous() option does what docs/api.md says, as the
 // kernel reports it (smaps, mincore), on files, memfd, /dev/zero and
 // anonymous memory; and options that cannot apply give the kernel's errno.
 import { execFileSync } from 'node:child_process';

@@ -1,7 +1,9 @@
-// The README's "script that uses every option and method" runs as printed,
-// so the README cannot drift from the API.
+// The examples users copy run as printed, so the documents cannot drift from
+// the API: the API guide's "script that uses every option and method"
+// (docs/api.md) and the README's first example.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import ts from 'typescript';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { REPO, runNode, tempDir } from '../helpers';
@@ -12,18 +14,19 @@ beforeAll(() => {
 });
 afterAll(() => tmp.remove());
 
-function readmeScript(): string {
-  const readme = fs.readFileSync(path.join(REPO, 'README.md'), 'utf8');
-  const start = readme.indexOf('A script that uses every option and method:');
-  const match = /```ts\n([\s\S]*?)```/.exec(readme.slice(start));
-  if (start < 0 || !match) throw new Error('README has no script that uses every option and method');
+/** The first code block of `language` after `marker` in `file` (relative to the repository). */
+function codeAfter(file: string, marker: string, language: string): string {
+  const text = fs.readFileSync(path.join(REPO, file), 'utf8');
+  const start = text.indexOf(marker);
+  const match = new RegExp('```' + language + '\\n([\\s\\S]*?)```').exec(text.slice(start));
+  if (start < 0 || !match) throw new Error(`${file} has no \`\`\`${language} block after "${marker}"`);
   return match[1]!;
 }
 
-it("the README's script using every option and method runs, and reports the kernel's errors it shows", () => {
-  // /tmp/data in the README: keep this run's file to itself.
+it("the API guide's script using every option and method runs, and reports the kernel's errors it shows", () => {
+  // /tmp/data in the guide: keep this run's file to itself.
   const data = path.join(tmp.dir, 'data');
-  const source = readmeScript()
+  const source = codeAfter('docs/api.md', 'A script that uses every option and method:', 'ts')
     .replaceAll("'/tmp/data'", JSON.stringify(data))
     .replace("from 'kmmap'", `from ${JSON.stringify(path.join(REPO, 'dist'))}`);
   // Node 20 cannot parse `using`: TypeScript lowers it, as it does for users.
@@ -42,4 +45,18 @@ it("the README's script using every option and method runs, and reports the kern
   if (free2MB === 0) expect(lines.shift()).toMatch(/^ENOMEM .*nr_hugepages/);
   expect(lines).toEqual([expect.stringMatching(/^ENOTSUP .*DAX/)]);
   expect(fs.readFileSync(data).toString('latin1', 100, 105)).toBe('hello');
+});
+
+it("the README's first example runs as plain JavaScript (an ES module) on this Node and prints what its comments say", () => {
+  const file = path.join(tmp.dir, 'first.txt');
+  const source = codeAfter('README.md', '## A first example', 'js')
+    .replaceAll("'/tmp/kmmap-first.txt'", JSON.stringify(file))
+    .replace("from 'kmmap'", `from ${JSON.stringify(pathToFileURL(path.join(REPO, 'dist', 'index.js')).href)}`);
+  const script = path.join(tmp.dir, 'first.mjs');
+  fs.writeFileSync(script, source);
+  const result = runNode(`import(${JSON.stringify(pathToFileURL(script).href)})`);
+  expect(result.stderr).toBe('');
+  expect(result.status).toBe(0);
+  expect(result.stdout).toBe('hello, world\n\n13 Uint8Array(1) [ 1 ]\nHELLO, world\n\n');
+  expect(fs.readFileSync(file, 'utf8')).toBe('HELLO, world\n');
 });
