@@ -8,8 +8,10 @@
 #      (vm/run --build-only, in the release's chroot).
 #   3. It builds for 32-bit x86 as well, at W=1, without a warning and
 #      without an undefined symbol (a 64-bit division compiles there into a
-#      call to libgcc's __udivdi3/__umoddi3, which no kernel exports), in a
-#      bookworm i386 chroot of its own (32-bit programs run natively here).
+#      call to libgcc's __udivdi3/__umoddi3, which no kernel exports), against
+#      Debian's bookworm 686-pae headers. It is a cross build in the 6.1 line's
+#      amd64 chroot, so it works on hosts that cannot run 32-bit programs; the
+#      headers are fetched once into the VM runner's cache.
 #   4. checkpatch.pl --strict finds nothing in kernel/*.c, kernel/*.h and
 #      kernel/uapi/linux/*.h. checkpatch comes from Debian's linux-source
 #      package, fetched once into the VM runner's cache, never into the repository.
@@ -68,58 +70,126 @@ done
 
 # -------------------------------------------------------------------- i386
 
-# The chroot: i386 bookworm with gcc, make and the 686-pae kernel headers,
-# made once into the cache (aside, then renamed, as vm/run does).
-readonly i386_root=$cache/bookworm-i386
-make_i386_chroot() {
+# A cross build: the module is built for i386 in a throwaway overlay of the
+# 6.1 line's amd64 bookworm chroot (vm/run --chroot). Its gcc-12, the compiler
+# Debian builds bookworm's i386 kernels with, emits 32-bit code (-m32, which
+# the 686-pae headers' .config selects; a module needs no libc), and kbuild's
+# host tools (fixdep, modpost) are the chroot's amd64 ones, so nothing 32-bit
+# ever runs: some hosts cannot execute i386 binaries at all, even with
+# CONFIG_IA32_EMULATION=y.
+readonly i386_line=6.1
+readonly i386_dir=$cache/i386-headers-$i386_line
+# Exit status of the build when the chroot's headers changed since the fetch.
+readonly i386_stale=75
+
+# Debian's linux-headers-<abi>-686-pae, fetched once into i386_dir (aside,
+# then renamed) inside a throwaway copy of the chroot, with i386 added as a
+# foreign architecture, and streamed out as a tar archive: root/usr/src/...,
+# and BASE, the chroot's kernel and headers version when they were fetched.
+# They come in the version of the chroot's own linux-headers-<abi>-common and
+# linux-kbuild, which they use; should the archive no longer have it, its
+# current 686-pae headers come with the common headers and amd64 kbuild tools
+# of their version, which then replace the chroot's in the build's overlay.
+fetch_i386_headers() {
   local tmp
-  [[ -d $i386_root ]] && return 0
-  tmp=$(mktemp -d "$cache/.bookworm-i386.XXXXXX")
-  echo "creating the bookworm i386 chroot in $i386_root (once; about a minute)"
-  if ! debootstrap --arch=i386 --variant=minbase --include=gcc,make,perl,linux-headers-686-pae \
-      --keyring=/usr/share/keyrings/debian-archive-keyring.gpg \
-      bookworm "$tmp/root" "${KMMAP_VM_MIRROR:-http://deb.debian.org/debian}" >"$tmp/log" 2>&1; then
-    tail -n 20 "$tmp/log"
-    rm -rf --one-file-system -- "$tmp"
+  tmp=$(mktemp -d "$cache/.i386-headers-$i386_line.XXXXXX")
+  echo "fetching Debian's 686-pae headers for the $i386_line chroot (once)"
+  # shellcheck disable=SC2016 # expanded by the chroot's sh
+  if ! bash vm/run --kernel "$i386_line" --chroot -- sh -ec '
+      exec 3>&1 1>&2  # stdout carries the archive only
+      abi=${KMMAP_KERNEL_VERSION%-amd64}
+      base=$(dpkg-query -W -f="\${Version}" "linux-headers-$abi-common")
+      dpkg --add-architecture i386
+      apt-get update -q >/dev/null
+      mkdir /tmp/debs /tmp/out
+      chmod 777 /tmp/debs  # apt-get download runs as _apt
+      cd /tmp/debs
+      if ! apt-get download -q "linux-headers-$abi-686-pae:i386=$base"; then
+        echo "linux-headers-$abi-686-pae $base is gone from the archive: taking the current headers"
+        hdr=$(apt-cache depends linux-headers-686-pae:i386 |
+          sed -n "s/^ *Depends: \(linux-headers-.*-686-pae\)\(:i386\)\{0,1\}\$/\1/p" | head -n 1)
+        ver=$(apt-cache show "$hdr:i386" | sed -n "s/^Version: //p" | head -n 1)
+        kbuild=$(apt-cache show "$hdr:i386=$ver" |
+          sed -n "s/^Depends: .*\(linux-kbuild-[0-9.]*\).*/\1/p" | head -n 1)
+        [ -n "$hdr" ] && [ -n "$ver" ] && [ -n "$kbuild" ] || { echo "no 686-pae headers in the archive"; exit 1; }
+        apt-get download -q "$hdr:i386=$ver" "${hdr%-686-pae}-common=$ver" "$kbuild:amd64=$ver"
+      fi
+      for deb in *.deb; do dpkg-deb -x "$deb" /tmp/out/root; done
+      echo "$KMMAP_KERNEL_VERSION $base" >/tmp/out/BASE
+      tar -C /tmp/out -c . >&3
+    ' | tar -x -C "$tmp"; then
+    rm -rf -- "$tmp"
     return 1
   fi
-  mv -T -- "$tmp/root" "$i386_root"
-  rm -rf -- "$tmp"
+  [[ -f $tmp/BASE && -d $tmp/root/usr/src ]] || { rm -rf -- "$tmp"; return 1; }
+  rm -rf -- "$i386_dir"
+  mv -T -- "$tmp" "$i386_dir"
+}
+
+# The headers (usr/ only: not the packages' lib/modules/*/build link) go into
+# the overlay beside or over the chroot's own, then the module is built from a
+# copy of kernel/ (mounted read-only at its own path). Status i386_stale if the
+# chroot is not the one the headers were fetched for.
+build_i386() {
+  # shellcheck disable=SC2016 # expanded by the chroot's sh
+  tar -C "$i386_dir/root" -c usr |
+    bash vm/run --kernel "$i386_line" --chroot -- sh -c '
+      tar -x -C / || exit
+      abi=${KMMAP_KERNEL_VERSION%-amd64}
+      now="$KMMAP_KERNEL_VERSION $(dpkg-query -W -f="\${Version}" "linux-headers-$abi-common")"
+      if [ "$now" != "$1" ]; then
+        echo "the $2 chroot is now $now, its 686-pae headers were fetched for $1"
+        exit "$3"
+      fi
+      k=$(ls -d /usr/src/linux-headers-*-686-pae | sort -V | tail -n 1)
+      echo "headers: ${k##*/}"
+      mkdir /tmp/kmmap-i386 && cp -a kernel/. /tmp/kmmap-i386/ &&
+        make -C /tmp/kmmap-i386 KDIR="$k" W=1 || exit
+      h=$(readelf -h /tmp/kmmap-i386/kmmap.ko) || exit
+      echo "built: kmmap.ko, $(echo "$h" | sed -n "s/^ *Class: *//p"), $(echo "$h" | sed -n "s/^ *Machine: *//p")"
+    ' sh "$(cat "$i386_dir/BASE")" "$i386_line" "$i386_stale"
 }
 
 section "W=1 build for i386 (32-bit)"
 mkdir -p -- "$cache"
-if ! command -v debootstrap >/dev/null; then
-  # vm/run installed it for the builds above; it cannot be missing unless they failed.
-  echo "error: debootstrap is missing"
-  failed+=("i386")
-elif ! make_i386_chroot; then
-  echo "error: debootstrap of bookworm i386 failed"
-  failed+=("i386")
+log=$(mktemp)
+status=0
+# One check at a time fetches or reads the headers.
+exec {i386_lock}>"$cache/i386-headers-$i386_line.lock"
+flock "$i386_lock"
+if [[ ! -f $i386_dir/BASE ]] && ! fetch_i386_headers; then
+  status=fetch
 else
-  work=$(mktemp -d "$i386_root/tmp/kmmap-build.XXXXXX")
-  cp -a kernel/. "$work/"
-  log=$work/build.log
-  status=0
-  # shellcheck disable=SC2016 # expanded by the chroot's sh
-  chroot "$i386_root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C sh -c \
-    'k=$(ls -d /usr/src/linux-headers-*-686-pae | sort -V | tail -n 1) &&
-     echo "headers: ${k##*/}" && make -C "$1" KDIR="$k" W=1' sh "/tmp/${work##*/}" >"$log" 2>&1 || status=$?
-  grep -vE '^make(\[[0-9]+\])?: (Entering|Leaving) directory' "$log" | sed "s|/tmp/${work##*/}/|kernel/|g" || true
-  # modpost reports a symbol no kernel exports as 'WARNING: ... "x" [...] undefined!'.
+  build_i386 >"$log" 2>&1 || status=$?
+  if ((status == i386_stale)); then
+    # The chroot was made again since: headers for the new one.
+    cat -- "$log"
+    status=0
+    if fetch_i386_headers; then build_i386 >"$log" 2>&1 || status=$?; else status=fetch; fi
+  fi
+fi
+exec {i386_lock}>&-
+if [[ $status == fetch ]]; then
+  echo "error: could not fetch Debian's 686-pae headers"
+  failed+=("i386 (headers not fetched)")
+else
+  grep -vE '^make(\[[0-9]+\])?: (Entering|Leaving) directory' "$log" | sed 's|/tmp/kmmap-i386/|kernel/|g' || true
+  # modpost reports a symbol no kernel exports as '... "x" [...] undefined!'.
   warnings=$(grep -ciE 'warning|error|undefined' "$log" || true)
-  [[ -f $work/kmmap.ko ]] && echo "built: $(file -b "$work/kmmap.ko" 2>/dev/null || echo kmmap.ko)"
-  rm -rf -- "$work"
   if ((status != 0)); then
     echo "error: the i386 build failed (status $status)"
     failed+=("i386")
   elif ((warnings > 0)); then
     echo "error: $warnings warning or undefined-symbol lines in the i386 build"
     failed+=("i386")
+  elif ! grep -qx 'built: kmmap.ko, ELF32, Intel 80386' "$log"; then
+    echo "error: the i386 build made no 32-bit x86 kmmap.ko"
+    failed+=("i386")
   else
     echo "no warnings, no undefined symbols"
   fi
 fi
+rm -f -- "$log"
 
 # --------------------------------------------------------------- checkpatch
 
