@@ -10,7 +10,7 @@ import {
   codedError, illegalConstructor, invalidArgType, invalidArgValue, invalidThis, outOfRange, type SystemError, withContext,
 } from './errors';
 import {
-  checkWithinFile, currentSize, type FileFacts, type FileIdentity, fileFacts, identityOf, mapLength, onHugetlbfs, onPseudoFilesystem,
+  checkWithinFile, currentSize, fdStat, type FileFacts, type FileIdentity, fileFacts, identityOf, mapLength, onHugetlbfs, onPseudoFilesystem,
 } from './file-bounds';
 import { lockFailureHint } from './memlock';
 import {
@@ -373,9 +373,9 @@ export class Mapping implements Disposable {
       }
       checkWithinFile(size, source.offset, length, source.displayPath, fix);
     }
-    if (source.ownsMemfd && fs.fstatSync(source.fd!).size < mapped) {
+    if (source.ownsMemfd && fdStat(source.fd!).size < BigInt(mapped)) {
       // Never shrink it: a worker may map the tail through a descriptor.
-      fs.ftruncateSync(source.fd!, mapped);
+      native.ftruncate(source.fd!, mapped);
     }
     this.#call('mremap', () => native.remap(this.#handle, mapped), (code) => {
       if (code === 'EFAULT') {
@@ -523,7 +523,7 @@ export class Mapping implements Disposable {
   }
 
   #reopenablePath(source: Source, identity: FileIdentity): RawPath {
-    const matches = (stat: () => fs.BigIntStats) => {
+    const matches = (stat: () => { dev: bigint; ino: bigint }) => {
       try {
         const s = stat();
         return s.dev === identity.dev && s.ino === identity.ino;
@@ -534,7 +534,7 @@ export class Mapping implements Disposable {
     const path = source.ownsMemfd ? undefined : this.#path();
     if (path !== undefined && matches(() => fs.statSync(path, { bigint: true }))) return path;
     // /proc/<pid>/fd/<n> opens the fd's file itself, even a memfd or a deleted file.
-    if (source.fd !== undefined && matches(() => fs.fstatSync(source.fd!, { bigint: true }))) {
+    if (source.fd !== undefined && matches(() => fdStat(source.fd!))) {
       return `/proc/${process.pid}/fd/${source.fd}`;
     }
     throw codedError('ERR_KMMAP_NOT_SHAREABLE',
@@ -732,12 +732,13 @@ function mapAnonymous(length: number, options: AnonymousOptions = {}): Mapping {
   let identity: FileIdentity | undefined;
   try {
     if (memfd >= 0) {
-      fs.ftruncateSync(memfd, mapped);
-      identity = identityOf(fs.fstatSync(memfd, { bigint: true }));
+      // Through the addon, which made the memfd: the runtime's fs may not know it (Deno).
+      native.ftruncate(memfd, mapped);
+      identity = identityOf(fdStat(memfd));
     }
     handle = native.map(memfd, mapped, 0n, protFor(settings.access), anonymousMapFlags(settings), memfd);
   } catch (err) {
-    if (memfd >= 0) fs.closeSync(memfd);
+    if (memfd >= 0) native.close(memfd);
     throw withContext(err, {}, (code) => mmapHint(code, settings, false));
   }
   const source: Source = {

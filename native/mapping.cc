@@ -665,17 +665,18 @@ bool ReadMappingRange(const Napi::CallbackInfo& info, MappingRange* range) {
   return false;
 }
 
-// fstat(fd, out: BigUint64Array(4)) fills [st_mode, st_size, st_dev,
-// st_ino]: all map() needs, without the Date objects of fs.fstatSync's
-// BigIntStats (a tenth of a small map()'s time).
+// fstat(fd, out: BigUint64Array(5)) fills [st_mode, st_size, st_dev,
+// st_ino, st_rdev]: all map() needs, without the Date objects of
+// fs.fstatSync's BigIntStats (a tenth of a small map()'s time), and for any
+// fd: some runtimes' fs (Deno's) knows only the fds it opened itself.
 Napi::Value Fstat(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   KMMAP_EXPECT(info.Length() == 2 && info[0].IsNumber() &&
                    info[1].IsTypedArray() &&
                    info[1].As<Napi::TypedArray>().TypedArrayType() ==
                        napi_biguint64_array &&
-                   info[1].As<Napi::TypedArray>().ElementLength() == 4,
-               "fstat(fd, BigUint64Array(4))");
+                   info[1].As<Napi::TypedArray>().ElementLength() == 5,
+               "fstat(fd, BigUint64Array(5))");
   int fd = info[0].As<Napi::Number>().Int32Value();
   struct stat st;
   if (fstat(fd, &st) != 0) return ThrowErrno(env, errno, "fstat");
@@ -684,6 +685,35 @@ Napi::Value Fstat(const Napi::CallbackInfo& info) {
   out[1] = static_cast<uint64_t>(st.st_size);
   out[2] = st.st_dev;
   out[3] = st.st_ino;
+  out[4] = st.st_rdev;
+  return env.Undefined();
+}
+
+// ftruncate(fd, length) and close(fd), for the memfds memfdCreate() made:
+// fs.ftruncateSync and fs.closeSync do the same on Node, but not on a
+// runtime whose fs refuses fds it did not open (Deno).
+Napi::Value Ftruncate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  KMMAP_EXPECT(info.Length() == 2 && info[0].IsNumber() && info[1].IsNumber(),
+               "ftruncate(fd, length)");
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  double length = info[1].As<Napi::Number>().DoubleValue();
+  KMMAP_EXPECT(length >= 0 && length <= 9007199254740991.0,
+               "length must be a safe integer");
+  int result;
+  do {
+    result = ftruncate(fd, static_cast<off_t>(length));
+  } while (result != 0 && errno == EINTR);
+  if (result != 0) return ThrowErrno(env, errno, "ftruncate");
+  return env.Undefined();
+}
+
+Napi::Value CloseFd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  KMMAP_EXPECT(info.Length() == 1 && info[0].IsNumber(), "close(fd)");
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  // Linux frees the fd even when close() reports EINTR: never retry.
+  if (close(fd) != 0 && errno != EINTR) return ThrowErrno(env, errno, "close");
   return env.Undefined();
 }
 
@@ -696,6 +726,8 @@ void InitMapping(Napi::Env env, Napi::Object exports) {
   exports.Set("remap", Napi::Function::New(env, Remap, "remap"));
   exports.Set("memfdCreate",
               Napi::Function::New(env, MemfdCreate, "memfdCreate"));
+  exports.Set("ftruncate", Napi::Function::New(env, Ftruncate, "ftruncate"));
+  exports.Set("close", Napi::Function::New(env, CloseFd, "close"));
   exports.Set("addressOf", Napi::Function::New(env, AddressOf, "addressOf"));
   exports.Set("pageSize",
               Napi::Number::New(env, static_cast<double>(PageSize())));
