@@ -17,12 +17,15 @@ export interface NativeBinding {
    * Detaches every view and closes the owned fd; munmap(2) at once if no view
    * may still be reachable, else swaps in private anonymous memory (mmap
    * MAP_FIXED) until the last view is collected. false if already closed.
+   * Throws ERR_KMMAP_VIEW_IN_USE, closing nothing, if a view stays attached
+   * (Bun pins an ArrayBuffer an asynchronous call holds).
    */
   unmap(handle: object): boolean;
   /**
    * Resizes to `length` bytes like mremap(2) with MREMAP_MAYMOVE, keeping
    * the old range mapped (placeholder) for views that may still point
-   * there; detaches every view; returns the new base.
+   * there; detaches every view first (ERR_KMMAP_VIEW_IN_USE, nothing
+   * changed, if one stays attached); returns the new base.
    */
   remap(handle: object, length: number): bigint;
   /** memfd_create(2); returns the fd. */

@@ -129,3 +129,15 @@ export function illegalConstructor(className: string, use: string): TypeError & 
   err.code = 'ERR_ILLEGAL_CONSTRUCTOR';
   return err;
 }
+
+/**
+ * The JavaScript runtime kmmap runs on, by name ('Bun 1.4.5', 'Deno 2.9.6',
+ * 'Node.js v20.20.2'), for error messages only: what kmmap does depends on
+ * what the runtime's Node-API does, never on its name.
+ */
+export function runtimeName(): string {
+  const versions = process.versions as Record<string, string | undefined>;
+  if (versions.bun !== undefined) return `Bun ${versions.bun}`;
+  if (versions.deno !== undefined) return `Deno ${versions.deno}`;
+  return `Node.js ${process.version}`;
+}

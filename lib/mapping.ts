@@ -7,7 +7,7 @@ import { constants as bufferConstants } from 'node:buffer';
 import { native } from './binding';
 import { type MappingDescriptor, DESCRIPTOR_KIND, validateDescriptor } from './descriptor';
 import {
-  codedError, illegalConstructor, invalidArgType, invalidArgValue, invalidThis, outOfRange, type SystemError, withContext,
+  type CodedError, codedError, illegalConstructor, runtimeName, invalidArgType, invalidArgValue, invalidThis, outOfRange, type SystemError, withContext,
 } from './errors';
 import {
   checkWithinFile, currentSize, fdStat, type FileFacts, type FileIdentity, fileFacts, identityOf, mapLength, onHugetlbfs, onPseudoFilesystem,
@@ -377,7 +377,7 @@ export class Mapping implements Disposable {
       // Never shrink it: a worker may map the tail through a descriptor.
       native.ftruncate(source.fd!, mapped);
     }
-    this.#call('mremap', () => native.remap(this.#handle, mapped), (code) => {
+    this.#call('mremap', () => viewsDetached('resize', () => native.remap(this.#handle, mapped)), (code) => {
       if (code === 'EFAULT') {
         return 'The driver does not let this mapping grow (VM_DONTEXPAND or VM_PFNMAP), or parts of it differ ' +
           '(protect(), lock() or advise() on part of it split it: apply them to the whole mapping, or undo them, first)';
@@ -435,7 +435,7 @@ export class Mapping implements Disposable {
     Mapping.#brand(this);
     if (this.#closed) return;
     try {
-      native.unmap(this.#handle);
+      viewsDetached('close', () => native.unmap(this.#handle));
     } catch (err) {
       // A munmap (or placeholder mmap) failure comes after every view was detached: closed all the same.
       if ((err as SystemError).syscall === 'munmap' || (err as SystemError).syscall === 'mmap') this.#closed = true;
@@ -539,6 +539,25 @@ export class Mapping implements Disposable {
     }
     throw codedError('ERR_KMMAP_NOT_SHAREABLE',
       `${source.displayPath ?? 'The mapped file'} can no longer be opened by path: it was renamed or deleted, and no open fd of it is known`);
+  }
+}
+
+/**
+ * Runs close() or resize()'s native half, which first detaches every view
+ * and changes nothing if one stays attached (ERR_KMMAP_VIEW_IN_USE): a
+ * runtime may refuse to detach an ArrayBuffer that an operation in flight
+ * holds, and an attached view must never lead to memory that is no longer
+ * the mapping's.
+ */
+function viewsDetached<T>(method: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if ((err as CodedError).code !== 'ERR_KMMAP_VIEW_IN_USE') throw err;
+    throw codedError('ERR_KMMAP_VIEW_IN_USE',
+      `Cannot ${method}() the mapping while an operation in flight uses one of its views: ${runtimeName()} cannot detach ` +
+      'an ArrayBuffer that an asynchronous call holds (fs.read() or fs.write() with a callback, a stream). Nothing changed, ' +
+      `but views of the mapping may be detached (mapping.buffer gives a new one): ${method}() again once the operation has completed`);
   }
 }
 

@@ -252,24 +252,44 @@ void FinalizeViewStore(napi_env env, void*, void* hint) {
   FinishView(env, view);
 }
 
-// Detaches every view still attached and stops tracking them: afterwards no
-// JavaScript reaches the memory. A view Node-API cannot detach (a dying
-// environment) is harmless too: its range is kept until it is finished.
-void DetachViews(napi_env env, LiveMapping* mapping) {
-  for (View* view : mapping->views) {
-    view->tracked_by = nullptr;
+// Detaches every view still attached and stops tracking it: afterwards no
+// JavaScript reaches the memory through it. A view Node-API cannot detach
+// (a dying environment) is harmless too: its range is kept until it is
+// finished. Returns how many views the runtime refused to detach although
+// it could still be asked: Bun does not detach an ArrayBuffer that an
+// operation in flight holds (fs.read() with a callback pins it), and
+// napi_detach_arraybuffer still reports success. Those stay tracked.
+size_t DetachViews(napi_env env, LiveMapping* mapping) {
+  size_t refused = 0;
+  for (auto it = mapping->views.begin(); it != mapping->views.end();) {
+    View* view = *it;
     napi_value value = nullptr;
-    if (napi_get_reference_value(env, view->ref, &value) != napi_ok ||
-        value == nullptr) {
-      continue;  // collected: its finalizer is on its way
-    }
     bool detached = true;
-    if (napi_is_detached_arraybuffer(env, value, &detached) == napi_ok &&
+    if (napi_get_reference_value(env, view->ref, &value) == napi_ok &&
+        value != nullptr &&  // else collected: its finalizer is on its way
+        napi_is_detached_arraybuffer(env, value, &detached) == napi_ok &&
         !detached) {
       napi_detach_arraybuffer(env, value);
+      if (napi_is_detached_arraybuffer(env, value, &detached) == napi_ok &&
+          !detached) {
+        refused++;
+        ++it;
+        continue;
+      }
     }
+    view->tracked_by = nullptr;
+    it = mapping->views.erase(it);
   }
-  mapping->views.clear();
+  return refused;
+}
+
+// close() and resize() change nothing while a view stays attached: it would
+// reach throwaway memory while looking live. lib/ names the runtime.
+Napi::Value ViewInUse(Napi::Env env, const char* call) {
+  std::string message = std::string(call) +
+                        ": the runtime did not detach a view of the mapping "
+                        "that an operation in flight is using";
+  return ThrowCoded(env, "ERR_KMMAP_VIEW_IN_USE", message.c_str());
 }
 
 Napi::Value NewView(Napi::Env env, LiveMapping* mapping, size_t offset,
@@ -439,7 +459,7 @@ Napi::Value Unmap(const Napi::CallbackInfo& info) {
       info.Length() == 1 ? LiveMappingOf(env, info[0]) : nullptr;
   KMMAP_EXPECT(mapping != nullptr, "unmap(handle)");
   if (mapping->closed) return Napi::Boolean::New(env, false);
-  DetachViews(env, mapping);
+  if (DetachViews(env, mapping) > 0) return ViewInUse(env, "close()");
   Range* range = mapping->range;
   mapping->range = nullptr;
   mapping->closed = true;
@@ -482,11 +502,12 @@ void* MoveKeepingOld(LiveMapping* mapping, size_t size) {
   return MAP_FAILED;
 }
 
-// remap(handle, newLength) -> bigint new base. Like mremap(MREMAP_MAYMOVE):
-// on success every old view is detached (the memory may have moved); on
-// failure nothing changed. Whatever pointer a view gave out before stays on
-// mapped memory: the old pages where they stay put, a placeholder where
-// they do not.
+// remap(handle, newLength) -> bigint new base. Like mremap(MREMAP_MAYMOVE).
+// Every old view is detached first (the memory may move), so that a view
+// the runtime will not detach stops the call before anything changed; on a
+// failure after that, only the views are gone. Whatever pointer a view gave
+// out before stays on mapped memory: the old pages where they stay put, a
+// placeholder where they do not.
 Napi::Value Remap(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   KMMAP_EXPECT(info.Length() == 2 && info[1].IsNumber(),
@@ -497,13 +518,14 @@ Napi::Value Remap(const Napi::CallbackInfo& info) {
   double length = info[1].As<Napi::Number>().DoubleValue();
   KMMAP_EXPECT(length >= 1 && length <= 9007199254740991.0,
                "newLength must be a positive safe integer");
+  if (DetachViews(env, mapping) > 0) return ViewInUse(env, "resize()");
   size_t page = PageSize();
   size_t size = (static_cast<size_t>(length) + page - 1) / page * page;
   Range* range = mapping->range;
   uint8_t* base = range->base;
   size_t old = mapping->length;
-  // Views not yet finished may hold pointers into the range: at least the
-  // attached ones, which are detached below only once this succeeded.
+  // Views not yet finished may hold pointers into the range: detached, a
+  // view's object counts until it is collected.
   bool held = range->pending > 0;
 
   if (size < old) {
@@ -576,8 +598,6 @@ Napi::Value Remap(const Napi::CallbackInfo& info) {
       }
     }
   }
-  // No JavaScript ran since the syscalls, so no view has touched the range.
-  DetachViews(env, mapping);
   if (mapping->range != range && range->pending == 0) Settle(env, range);
   return Napi::BigInt::New(env, static_cast<uint64_t>(reinterpret_cast<uintptr_t>(
                                     mapping->range->base)));
