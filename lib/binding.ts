@@ -24,10 +24,11 @@ export interface NativeBinding {
   /**
    * Resizes to `length` bytes like mremap(2) with MREMAP_MAYMOVE, keeping
    * the old range mapped (placeholder) for views that may still point
-   * there; detaches every view first (ERR_KMMAP_VIEW_IN_USE, nothing
-   * changed, if one stays attached); returns the new base.
+   * there; detaches every view; returns the new base. With detachFirst,
+   * detaches them before anything else (ERR_KMMAP_VIEW_IN_USE, nothing
+   * else changed, if one stays attached).
    */
-  remap(handle: object, length: number): bigint;
+  remap(handle: object, length: number, detachFirst: boolean): bigint;
   /** memfd_create(2); returns the fd. */
   memfdCreate(name: string, flags: number): number;
   /** ftruncate(2) and close(2) of any fd (Deno's fs refuses fds it did not open). */

@@ -377,7 +377,7 @@ export class Mapping implements Disposable {
       // Never shrink it: a worker may map the tail through a descriptor.
       native.ftruncate(source.fd!, mapped);
     }
-    this.#call('mremap', () => viewsDetached('resize', () => native.remap(this.#handle, mapped)), (code) => {
+    this.#call('mremap', () => viewsDetached('resize', () => native.remap(this.#handle, mapped, viewsMayStayAttached)), (code) => {
       if (code === 'EFAULT') {
         return 'The driver does not let this mapping grow (VM_DONTEXPAND or VM_PFNMAP), or parts of it differ ' +
           '(protect(), lock() or advise() on part of it split it: apply them to the whole mapping, or undo them, first)';
@@ -543,6 +543,17 @@ export class Mapping implements Disposable {
 }
 
 /**
+ * Whether this runtime may leave a view attached when the addon detaches it.
+ * V8 (Node, Deno) detaches any ArrayBuffer it is asked to; JavaScriptCore
+ * (Bun: process.versions.webkit) not one an asynchronous call holds, and
+ * nothing tells beforehand. Then resize() detaches views before it changes
+ * anything, so that it can refuse (a failed resize() then leaves them
+ * detached); elsewhere it keeps them attached when it fails. Set too the
+ * first time a runtime leaves one attached at close().
+ */
+let viewsMayStayAttached = (process.versions as Record<string, string | undefined>).webkit !== undefined;
+
+/**
  * Runs close() or resize()'s native half, which first detaches every view
  * and changes nothing if one stays attached (ERR_KMMAP_VIEW_IN_USE): a
  * runtime may refuse to detach an ArrayBuffer that an operation in flight
@@ -554,6 +565,7 @@ function viewsDetached<T>(method: string, fn: () => T): T {
     return fn();
   } catch (err) {
     if ((err as CodedError).code !== 'ERR_KMMAP_VIEW_IN_USE') throw err;
+    viewsMayStayAttached = true;
     throw codedError('ERR_KMMAP_VIEW_IN_USE',
       `Cannot ${method}() the mapping while an operation in flight uses one of its views: ${runtimeName()} cannot detach ` +
       'an ArrayBuffer that an asynchronous call holds (fs.read() or fs.write() with a callback, a stream). Nothing changed, ' +

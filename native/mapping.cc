@@ -502,30 +502,34 @@ void* MoveKeepingOld(LiveMapping* mapping, size_t size) {
   return MAP_FAILED;
 }
 
-// remap(handle, newLength) -> bigint new base. Like mremap(MREMAP_MAYMOVE).
-// Every old view is detached first (the memory may move), so that a view
-// the runtime will not detach stops the call before anything changed; on a
-// failure after that, only the views are gone. Whatever pointer a view gave
+// remap(handle, newLength, detachFirst) -> bigint new base. Like
+// mremap(MREMAP_MAYMOVE): on success every old view is detached (the memory
+// may have moved); on failure nothing changed. Whatever pointer a view gave
 // out before stays on mapped memory: the old pages where they stay put, a
-// placeholder where they do not.
+// placeholder where they do not. With detachFirst (a runtime that may leave
+// a view attached: see DetachViews), the views are detached before anything
+// else, so that one left attached stops the call while nothing changed; a
+// failure after that leaves the views detached.
 Napi::Value Remap(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  KMMAP_EXPECT(info.Length() == 2 && info[1].IsNumber(),
-               "remap(handle, newLength)");
+  KMMAP_EXPECT(info.Length() == 3 && info[1].IsNumber() && info[2].IsBoolean(),
+               "remap(handle, newLength, detachFirst)");
   LiveMapping* mapping = LiveMappingOf(env, info[0]);
-  KMMAP_EXPECT(mapping != nullptr, "remap(handle, newLength)");
+  KMMAP_EXPECT(mapping != nullptr, "remap(handle, newLength, detachFirst)");
   KMMAP_EXPECT(!mapping->closed, "the mapping is closed");
   double length = info[1].As<Napi::Number>().DoubleValue();
   KMMAP_EXPECT(length >= 1 && length <= 9007199254740991.0,
                "newLength must be a positive safe integer");
-  if (DetachViews(env, mapping) > 0) return ViewInUse(env, "resize()");
+  if (info[2].As<Napi::Boolean>().Value() && DetachViews(env, mapping) > 0) {
+    return ViewInUse(env, "resize()");
+  }
   size_t page = PageSize();
   size_t size = (static_cast<size_t>(length) + page - 1) / page * page;
   Range* range = mapping->range;
   uint8_t* base = range->base;
   size_t old = mapping->length;
-  // Views not yet finished may hold pointers into the range: detached, a
-  // view's object counts until it is collected.
+  // Views not yet finished may hold pointers into the range: at least the
+  // attached ones, and detached ones until their objects are collected.
   bool held = range->pending > 0;
 
   if (size < old) {
@@ -598,6 +602,10 @@ Napi::Value Remap(const Napi::CallbackInfo& info) {
       }
     }
   }
+  // No JavaScript ran since the syscalls, so no view has touched the range.
+  // A view the runtime leaves attached here stays tracked: on mapped memory,
+  // and close() refuses until it detaches.
+  DetachViews(env, mapping);
   if (mapping->range != range && range->pending == 0) Settle(env, range);
   return Napi::BigInt::New(env, static_cast<uint64_t>(reinterpret_cast<uintptr_t>(
                                     mapping->range->base)));
