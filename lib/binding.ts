@@ -1,6 +1,7 @@
 // The native addon's raw surface, typed in one place. Nothing here validates:
 // lib/ checks every argument before it reaches these functions.
 import * as path from 'node:path';
+import { getSystemErrorMap } from 'node:util';
 
 export interface NativeBinding {
   /**
@@ -16,20 +17,27 @@ export interface NativeBinding {
    * Detaches every view and closes the owned fd; munmap(2) at once if no view
    * may still be reachable, else swaps in private anonymous memory (mmap
    * MAP_FIXED) until the last view is collected. false if already closed.
+   * Throws ERR_KMMAP_VIEW_IN_USE, closing nothing, if a view stays attached
+   * (Bun pins an ArrayBuffer an asynchronous call holds).
    */
   unmap(handle: object): boolean;
   /**
    * Resizes to `length` bytes like mremap(2) with MREMAP_MAYMOVE, keeping
    * the old range mapped (placeholder) for views that may still point
-   * there; detaches every view; returns the new base. Undefined, with
-   * nothing changed, when a file mapping must be mapped again (the kernel
-   * cannot keep its old pages mapped while moving them): call again with
-   * `fd`, the same file opened anew, or -1 if it cannot be.
+   * there; detaches every view; returns the new base. With detachFirst,
+   * detaches them before anything else (ERR_KMMAP_VIEW_IN_USE, nothing
+   * else changed, if one stays attached). Undefined, with nothing else
+   * changed, when a file mapping must be mapped again (the kernel cannot
+   * keep its old pages mapped while moving them): call again with `fd`, the
+   * same file opened anew, or -1 if it cannot be.
    */
-  remap(handle: object, length: number, fd?: number): bigint | undefined;
+  remap(handle: object, length: number, detachFirst: boolean, fd?: number): bigint | undefined;
   /** memfd_create(2); returns the fd. */
   memfdCreate(name: string, flags: number): number;
-  /** Fills out with [st_mode, st_size, st_dev, st_ino]. */
+  /** ftruncate(2) and close(2) of any fd (Deno's fs refuses fds it did not open). */
+  ftruncate(fd: number, length: number): void;
+  close(fd: number): void;
+  /** Fills out with [st_mode, st_size, st_dev, st_ino, st_rdev]. */
   fstat(fd: number, out: BigUint64Array): void;
   /** msync, madvise, mlock2, munlock, mprotect, mincore on a page-aligned range from the base. */
   msync(handle: object, offset: number, length: number, flags: number): void;
@@ -61,4 +69,42 @@ export interface NativeBinding {
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const load = require('node-gyp-build') as (dir: string) => NativeBinding;
 
-export const native: NativeBinding = load(path.join(__dirname, '..'));
+/** errno (negative) -> [code, description], as Node's own system errors word them. */
+let systemErrors: Map<number, [string, string]> | undefined;
+
+/**
+ * The addon throws system errors with only `errno` and `syscall` (libuv's
+ * names are not there on every runtime); this gives them Node's `code` and
+ * message: `EINVAL: invalid argument, mmap`.
+ */
+function named(err: unknown): unknown {
+  if (!(err instanceof Error)) return err;
+  const fields = err as Error & { errno?: unknown; syscall?: unknown; code?: unknown };
+  if (typeof fields.errno !== 'number' || typeof fields.syscall !== 'string' || fields.code !== undefined) return err;
+  systemErrors ??= getSystemErrorMap();
+  const [code, description] = systemErrors.get(fields.errno) ?? ['UNKNOWN', `unknown error ${-fields.errno}`];
+  fields.code = code;
+  err.message = `${code}: ${description}, ${fields.syscall}`;
+  return err;
+}
+
+function wrap(raw: NativeBinding): NativeBinding {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(raw)) {
+    if (typeof value !== 'function') {
+      out[name] = value;
+      continue;
+    }
+    const fn = value as (...args: unknown[]) => unknown;
+    out[name] = (...args: unknown[]) => {
+      try {
+        return fn(...args);
+      } catch (err) {
+        throw named(err);
+      }
+    };
+  }
+  return out as unknown as NativeBinding;
+}
+
+export const native: NativeBinding = wrap(load(path.join(__dirname, '..')));

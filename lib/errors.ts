@@ -18,6 +18,8 @@ import { inspect, types } from 'node:util';
  * - `ERR_KMMAP_SCAN_STALLED`: PAGEMAP_SCAN stopped advancing;
  * - `ERR_KMMAP_TOO_LARGE_FOR_BUFFER`: `buffer` of a mapping longer than a Buffer can be;
  * - `ERR_KMMAP_TOO_MANY_MAPPINGS`: kmmap's budget of live mappings or memfds is spent;
+ * - `ERR_KMMAP_VIEW_IN_USE`: close() or resize() met a view the runtime left attached (Bun: an
+ *   asynchronous call holds it); nothing changed, try again once the call has completed;
  * - `ERR_KMMAP_MODULE_NOT_LOADED`, `ERR_KMMAP_NO_SUCH_MAPPING`, `ERR_KMMAP_USAGE`: the `kmmap` command's.
  */
 export type KmmapErrorCode =
@@ -37,7 +39,8 @@ export type KmmapErrorCode =
   | 'ERR_KMMAP_SCAN_STALLED'
   | 'ERR_KMMAP_TOO_LARGE_FOR_BUFFER'
   | 'ERR_KMMAP_TOO_MANY_MAPPINGS'
-  | 'ERR_KMMAP_USAGE';
+  | 'ERR_KMMAP_USAGE'
+  | 'ERR_KMMAP_VIEW_IN_USE';
 
 /**
  * Node's own codes, which kmmap's argument checks use as Node's APIs do:
@@ -197,4 +200,16 @@ export function illegalConstructor(className: string, use: string): TypeError & 
 export function pfnHiddenError(): CodedError<'ERR_KMMAP_PFN_HIDDEN'> {
   return codedError('ERR_KMMAP_PFN_HIDDEN',
     'The kernel hides physical page numbers from this process: reading them from pagemap needs CAP_SYS_ADMIN (run as root)');
+}
+
+/**
+ * The JavaScript runtime kmmap runs on, by name ('Bun 1.4.5', 'Deno 2.9.6',
+ * 'Node.js v20.20.2'), for error messages only: what kmmap does depends on
+ * what the runtime's Node-API does, never on its name.
+ */
+export function runtimeName(): string {
+  const versions = process.versions as Record<string, string | undefined>;
+  if (versions.bun !== undefined) return `Bun ${versions.bun}`;
+  if (versions.deno !== undefined) return `Deno ${versions.deno}`;
+  return `Node.js ${process.version}`;
 }

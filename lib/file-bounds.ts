@@ -82,24 +82,45 @@ function blockDeviceSizeOf(path: RawPath | undefined, fd: number | undefined): b
 }
 
 /** The identity fields of a stat result. */
-export function identityOf(stat: fs.BigIntStats): FileIdentity {
+export function identityOf(stat: { dev: bigint; ino: bigint }): FileIdentity {
   return { dev: stat.dev, ino: stat.ino };
+}
+
+/** What fstat(2) tells kmmap about an open fd. */
+export interface FdStat {
+  mode: number;
+  size: bigint;
+  dev: bigint;
+  ino: bigint;
+  rdev: bigint;
+}
+
+// Reused by every fdStat() call: map() is on hot paths.
+const statOut = new BigUint64Array(5);
+
+/**
+ * fstat(2) of any fd through the addon: faster than fs.fstatSync, and it
+ * works for fds the runtime's fs did not open (memfds; Deno's fs knows only
+ * its own). Throws the addon's system error (EBADF).
+ */
+export function fdStat(fd: number): FdStat {
+  native.fstat(fd, statOut);
+  return { mode: Number(statOut[0]!), size: statOut[1]!, dev: statOut[2]!, ino: statOut[3]!, rdev: statOut[4]! };
 }
 
 const { S_IFMT, S_IFDIR, S_IFBLK, S_IFREG, S_IFCHR, S_IFIFO } = fs.constants;
 /** /dev/zero's device number (major 1, minor 5) as st_rdev holds it. */
 const DEV_ZERO = 0x105n;
-// Reused by every fileFacts() call: map() is on hot paths.
-const statOut = new BigUint64Array(4);
 
 /** fstat and, for block devices, BLKGETSIZE64. Directories are refused here. */
 export function fileFacts(fd: number, path: string | undefined): FileFacts {
+  let stat: FdStat;
   try {
-    native.fstat(fd, statOut);
+    stat = fdStat(fd);
   } catch (err) {
     throw withContext(err, path !== undefined ? { path } : { fd });
   }
-  const type = Number(statOut[0]!) & S_IFMT;
+  const type = stat.mode & S_IFMT;
   if (type === S_IFDIR) {
     throw systemError('EISDIR', 21, 'mmap', 'illegal operation on a directory', path, 'Map a file or device, not a directory');
   }
@@ -107,10 +128,10 @@ export function fileFacts(fd: number, path: string | undefined): FileFacts {
     throw systemError('ENODEV', 19, 'mmap', 'no such device', path,
       'A FIFO (named pipe) is a stream with no memory to map: read it with fs, or map a file or device');
   }
-  const identity = { dev: statOut[2]!, ino: statOut[3]! };
+  const identity = identityOf(stat);
   if (type === S_IFBLK) return { identity, kind: 'block', size: blockDeviceSize(fd) };
-  if (type === S_IFREG) return { identity, kind: 'regular', size: statOut[1]! };
-  if (type === S_IFCHR && fs.fstatSync(fd, { bigint: true }).rdev === DEV_ZERO) return { identity, kind: 'unsized', size: 0n, device: 'zero' };
+  if (type === S_IFREG) return { identity, kind: 'regular', size: stat.size };
+  if (type === S_IFCHR && stat.rdev === DEV_ZERO) return { identity, kind: 'unsized', size: 0n, device: 'zero' };
   return { identity, kind: 'unsized', size: 0n };
 }
 
@@ -118,16 +139,16 @@ export function fileFacts(fd: number, path: string | undefined): FileFacts {
 export function currentSize(identity: FileIdentity, path: RawPath | undefined, fd: number | undefined): bigint | undefined {
   for (const open of [
     () => (path !== undefined ? fs.statSync(path, { bigint: true }) : undefined),
-    () => (fd !== undefined ? fs.fstatSync(fd, { bigint: true }) : undefined),
+    () => (fd !== undefined ? fdStat(fd) : undefined),
   ]) {
-    let stat: fs.BigIntStats | undefined;
+    let stat: { dev: bigint; ino: bigint; size: bigint; mode: bigint | number } | undefined;
     try {
       stat = open();
     } catch {
       continue; // gone or closed: try the other way
     }
     if (stat && stat.dev === identity.dev && stat.ino === identity.ino) {
-      return stat.isBlockDevice() ? blockDeviceSizeOf(path, fd) : stat.size;
+      return (Number(stat.mode) & S_IFMT) === S_IFBLK ? blockDeviceSizeOf(path, fd) : stat.size;
     }
   }
   return undefined;

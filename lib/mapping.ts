@@ -7,10 +7,10 @@ import { constants as bufferConstants } from 'node:buffer';
 import { native } from './binding';
 import { type MappingDescriptor, DESCRIPTOR_KIND, validateDescriptor } from './descriptor';
 import {
-  codedError, illegalConstructor, invalidArgType, invalidArgValue, invalidThis, outOfRange, type SystemError, withContext,
+  type CodedError, codedError, illegalConstructor, runtimeName, invalidArgType, invalidArgValue, invalidThis, outOfRange, type SystemError, withContext,
 } from './errors';
 import {
-  checkWithinFile, currentSize, type FileFacts, type FileIdentity, fileFacts, identityOf, mapLength, onHugetlbfs, onPseudoFilesystem,
+  checkWithinFile, currentSize, fdStat, type FdStat, type FileFacts, type FileIdentity, fileFacts, identityOf, mapLength, onHugetlbfs, onPseudoFilesystem,
 } from './file-bounds';
 import { lockFailureHint } from './memlock';
 import {
@@ -386,9 +386,9 @@ export class Mapping implements Disposable {
       }
       checkWithinFile(size, source.offset, length, source.displayPath, fix);
     }
-    if (source.ownsMemfd && fs.fstatSync(source.fd!).size < mapped) {
+    if (source.ownsMemfd && fdStat(source.fd!).size < BigInt(mapped)) {
       // Never shrink it: a worker may map the tail through a descriptor.
-      fs.ftruncateSync(source.fd!, mapped);
+      native.ftruncate(source.fd!, mapped);
     }
     const hint = (code: string) => {
       if (code === 'EFAULT') {
@@ -398,13 +398,16 @@ export class Mapping implements Disposable {
       if (code === 'EINVAL') return 'The file or device does not let this mapping change size';
       return undefined;
     };
-    const base = this.#call('mremap', () => native.remap(this.#handle, mapped), hint);
+    const remap = (fd?: number) => viewsDetached('resize', () => (fd === undefined
+      ? native.remap(this.#handle, mapped, viewsMayStayAttached)
+      : native.remap(this.#handle, mapped, viewsMayStayAttached, fd)));
+    const base = this.#call('mremap', () => remap(), hint);
     if (base === undefined) {
       // The kernel cannot keep the old pages mapped while it moves them, and
       // a view may still be in use: the file is mapped again instead.
       const again = this.#openAgain();
       try {
-        this.#call('mremap', () => native.remap(this.#handle, mapped, again.fd), hint);
+        this.#call('mremap', () => remap(again.fd), hint);
       } finally {
         if (again.close) fs.closeSync(again.fd);
       }
@@ -459,7 +462,7 @@ export class Mapping implements Disposable {
     Mapping.#brand(this);
     if (this.#closed) return;
     try {
-      native.unmap(this.#handle);
+      viewsDetached('close', () => native.unmap(this.#handle));
     } catch (err) {
       // A munmap (or placeholder mmap) failure comes after every view was detached: closed all the same.
       if ((err as SystemError).syscall === 'munmap' || (err as SystemError).syscall === 'mmap') this.#closed = true;
@@ -532,10 +535,11 @@ export class Mapping implements Disposable {
    */
   #openAgain(): { fd: number; close: boolean } {
     const source = this.#source;
-    const same = (stat: fs.BigIntStats) => stat.isFile() && stat.dev === source.identity?.dev && stat.ino === source.identity.ino;
+    const same = (stat: FdStat) => (stat.mode & fs.constants.S_IFMT) === fs.constants.S_IFREG &&
+      stat.dev === source.identity?.dev && stat.ino === source.identity.ino;
     if (source.kind !== 'regular') return { fd: -1, close: false };
     try {
-      if (source.fd !== undefined && same(fs.fstatSync(source.fd, { bigint: true }))) return { fd: source.fd, close: false };
+      if (source.fd !== undefined && same(fdStat(source.fd))) return { fd: source.fd, close: false };
     } catch {
       // closed by the caller: try the path
     }
@@ -548,7 +552,7 @@ export class Mapping implements Disposable {
       return { fd: -1, close: false };
     }
     try {
-      if (same(fs.fstatSync(fd, { bigint: true }))) return { fd, close: true };
+      if (same(fdStat(fd))) return { fd, close: true };
     } catch {
       // fall through: not usable
     }
@@ -579,7 +583,7 @@ export class Mapping implements Disposable {
   }
 
   #reopenablePath(source: Source, identity: FileIdentity): RawPath {
-    const matches = (stat: () => fs.BigIntStats) => {
+    const matches = (stat: () => { dev: bigint; ino: bigint }) => {
       try {
         const s = stat();
         return s.dev === identity.dev && s.ino === identity.ino;
@@ -590,11 +594,42 @@ export class Mapping implements Disposable {
     const path = source.ownsMemfd ? undefined : this.#path();
     if (path !== undefined && matches(() => fs.statSync(path, { bigint: true }))) return path;
     // /proc/<pid>/fd/<n> opens the fd's file itself, even a memfd or a deleted file.
-    if (source.fd !== undefined && matches(() => fs.fstatSync(source.fd!, { bigint: true }))) {
+    if (source.fd !== undefined && matches(() => fdStat(source.fd!))) {
       return `/proc/${process.pid}/fd/${source.fd}`;
     }
     throw codedError('ERR_KMMAP_NOT_SHAREABLE',
       `${source.displayPath ?? 'The mapped file'} can no longer be opened by path: it was renamed or deleted, and no open fd of it is known`);
+  }
+}
+
+/**
+ * Whether this runtime may leave a view attached when the addon detaches it.
+ * V8 (Node, Deno) detaches any ArrayBuffer it is asked to; JavaScriptCore
+ * (Bun: process.versions.webkit) not one an asynchronous call holds, and
+ * nothing tells beforehand. Then resize() detaches views before it changes
+ * anything, so that it can refuse (a failed resize() then leaves them
+ * detached); elsewhere it keeps them attached when it fails. Set too the
+ * first time a runtime leaves one attached at close().
+ */
+let viewsMayStayAttached = (process.versions as Record<string, string | undefined>).webkit !== undefined;
+
+/**
+ * Runs close() or resize()'s native half, which first detaches every view
+ * and changes nothing if one stays attached (ERR_KMMAP_VIEW_IN_USE): a
+ * runtime may refuse to detach an ArrayBuffer that an operation in flight
+ * holds, and an attached view must never lead to memory that is no longer
+ * the mapping's.
+ */
+function viewsDetached<T>(method: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if ((err as CodedError).code !== 'ERR_KMMAP_VIEW_IN_USE') throw err;
+    viewsMayStayAttached = true;
+    throw codedError('ERR_KMMAP_VIEW_IN_USE',
+      `Cannot ${method}() the mapping while an operation in flight uses one of its views: ${runtimeName()} cannot detach ` +
+      'an ArrayBuffer that an asynchronous call holds (fs.read() or fs.write() with a callback, a stream). Nothing changed, ' +
+      `but views of the mapping may be detached (mapping.buffer gives a new one): ${method}() again once the operation has completed`);
   }
 }
 
@@ -785,12 +820,13 @@ function mapAnonymous(length: number, options: AnonymousOptions = {}): Mapping {
   let identity: FileIdentity | undefined;
   try {
     if (memfd >= 0) {
-      fs.ftruncateSync(memfd, mapped);
-      identity = identityOf(fs.fstatSync(memfd, { bigint: true }));
+      // Through the addon, which made the memfd: the runtime's fs may not know it (Deno).
+      native.ftruncate(memfd, mapped);
+      identity = identityOf(fdStat(memfd));
     }
     handle = native.map(memfd, mapped, 0n, protFor(settings.access), anonymousMapFlags(settings), memfd);
   } catch (err) {
-    if (memfd >= 0) fs.closeSync(memfd);
+    if (memfd >= 0) native.close(memfd);
     throw withContext(err, {}, (code) => mmapHint(code, settings, false));
   }
   const source: Source = {

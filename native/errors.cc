@@ -1,7 +1,5 @@
 #include "errors.h"
 
-#include <uv.h>
-
 #include <string>
 
 namespace kmmap {
@@ -28,7 +26,8 @@ void Throw(napi_env env, bool type_error, const std::string& message,
       napi_create_int32(env, *errno_value, &value) == napi_ok) {
     napi_set_named_property(env, error, "errno", value);
   }
-  if (napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &value) == napi_ok) {
+  if (code != nullptr &&
+      napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &value) == napi_ok) {
     napi_set_named_property(env, error, "code", value);
   }
   if (syscall != nullptr &&
@@ -42,12 +41,13 @@ void Throw(napi_env env, bool type_error, const std::string& message,
 }  // namespace
 
 Napi::Value ThrowErrno(Napi::Env env, int err, const char* syscall) {
-  // libuv's error numbers are negated errno values on Linux; its names and
-  // messages are the ones Node's fs errors use.
-  std::string message = std::string(uv_err_name(-err)) + ": " +
-                        uv_strerror(-err) + ", " + syscall;
+  // Only the numbers: lib/binding.ts names the error and words its message
+  // with util.getSystemErrorMap(), as Node's fs errors are. libuv's own
+  // uv_err_name and uv_strerror would do the same, but not every runtime
+  // that loads Node-API addons provides them (Bun aborts on uv_strerror).
+  std::string message = "errno " + std::to_string(err) + ", " + syscall;
   int node_errno = -err;
-  Throw(env, false, message, uv_err_name(-err), &node_errno, syscall);
+  Throw(env, false, message, nullptr, &node_errno, syscall);
   return env.Undefined();
 }
 

@@ -6,8 +6,9 @@
 
 namespace kmmap {
 
-// Throws `Error` with code ('EINVAL'), errno (negative, as in Node), syscall
-// and Node's message for that errno. Returns undefined for `return` chaining.
+// Throws `Error` with errno (negative, as in Node) and syscall; lib/binding.ts
+// adds the code ('EINVAL') and Node's message for that errno. Returns
+// undefined for `return` chaining.
 Napi::Value ThrowErrno(Napi::Env env, int err, const char* syscall);
 
 // Throws `Error` (or TypeError) with a kmmap-specific code ('ERR_KMMAP_...').

@@ -12,7 +12,9 @@
 //     memory (V8 backing store, which transfer() moves to a new object) has
 //     not been freed yet. Only when both are gone for every view can no
 //     pointer into the range exist.
-//   - close() detaches every view, then, if views are pending, atomically
+//   - close() detaches every view (and refuses, changing nothing, if the
+//     runtime leaves one attached: Bun while an async call holds it), then,
+//     if views are pending, atomically
 //     replaces the memory with private anonymous memory (mmap MAP_FIXED): a
 //     late reader sees zeros, a late writer writes into memory that never
 //     reaches the file. The Range is retired, and munmapped when its last

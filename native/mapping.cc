@@ -254,24 +254,44 @@ void FinalizeViewStore(napi_env env, void*, void* hint) {
   FinishView(env, view);
 }
 
-// Detaches every view still attached and stops tracking them: afterwards no
-// JavaScript reaches the memory. A view Node-API cannot detach (a dying
-// environment) is harmless too: its range is kept until it is finished.
-void DetachViews(napi_env env, LiveMapping* mapping) {
-  for (View* view : mapping->views) {
-    view->tracked_by = nullptr;
+// Detaches every view still attached and stops tracking it: afterwards no
+// JavaScript reaches the memory through it. A view Node-API cannot detach
+// (a dying environment) is harmless too: its range is kept until it is
+// finished. Returns how many views the runtime refused to detach although
+// it could still be asked: Bun does not detach an ArrayBuffer that an
+// operation in flight holds (fs.read() with a callback pins it), and
+// napi_detach_arraybuffer still reports success. Those stay tracked.
+size_t DetachViews(napi_env env, LiveMapping* mapping) {
+  size_t refused = 0;
+  for (auto it = mapping->views.begin(); it != mapping->views.end();) {
+    View* view = *it;
     napi_value value = nullptr;
-    if (napi_get_reference_value(env, view->ref, &value) != napi_ok ||
-        value == nullptr) {
-      continue;  // collected: its finalizer is on its way
-    }
     bool detached = true;
-    if (napi_is_detached_arraybuffer(env, value, &detached) == napi_ok &&
+    if (napi_get_reference_value(env, view->ref, &value) == napi_ok &&
+        value != nullptr &&  // else collected: its finalizer is on its way
+        napi_is_detached_arraybuffer(env, value, &detached) == napi_ok &&
         !detached) {
       napi_detach_arraybuffer(env, value);
+      if (napi_is_detached_arraybuffer(env, value, &detached) == napi_ok &&
+          !detached) {
+        refused++;
+        ++it;
+        continue;
+      }
     }
+    view->tracked_by = nullptr;
+    it = mapping->views.erase(it);
   }
-  mapping->views.clear();
+  return refused;
+}
+
+// close() and resize() change nothing while a view stays attached: it would
+// reach throwaway memory while looking live. lib/ names the runtime.
+Napi::Value ViewInUse(Napi::Env env, const char* call) {
+  std::string message = std::string(call) +
+                        ": the runtime did not detach a view of the mapping "
+                        "that an operation in flight is using";
+  return ThrowCoded(env, "ERR_KMMAP_VIEW_IN_USE", message.c_str());
 }
 
 Napi::Value NewView(Napi::Env env, LiveMapping* mapping, size_t offset,
@@ -441,7 +461,7 @@ Napi::Value Unmap(const Napi::CallbackInfo& info) {
       info.Length() == 1 ? LiveMappingOf(env, info[0]) : nullptr;
   KMMAP_EXPECT(mapping != nullptr, "unmap(handle)");
   if (mapping->closed) return Napi::Boolean::New(env, false);
-  DetachViews(env, mapping);
+  if (DetachViews(env, mapping) > 0) return ViewInUse(env, "close()");
   Range* range = mapping->range;
   mapping->range = nullptr;
   mapping->closed = true;
@@ -586,37 +606,43 @@ void* MapAgain(LiveMapping* mapping, size_t size, int fd) {
   return fresh;
 }
 
-// remap(handle, newLength, fd?) -> bigint new base. Like
+// remap(handle, newLength, detachFirst, fd?) -> bigint new base. Like
 // mremap(MREMAP_MAYMOVE): on success every old view is detached (the memory
 // may have moved); on failure nothing changed. Whatever pointer a view gave
 // out before stays on mapped memory: the old pages where they stay put, a
-// placeholder where they do not.
+// placeholder where they do not. With detachFirst (a runtime that may leave
+// a view attached: see DetachViews), the views are detached before anything
+// else, so that one left attached stops the call while nothing changed; a
+// failure after that leaves the views detached.
 // Where the kernel cannot keep a file mapping's old pages mapped while it
 // moves them, the file is mapped again: without `fd` the call then changes
 // nothing and returns undefined, and lib/ calls again with the same file
 // opened anew as `fd`, or with -1 when it cannot be (a device): then the
 // range is moved and the hole filled at once (a pointer used in between
-// meets unmapped memory; README).
+// meets unmapped memory; docs/api.md).
 Napi::Value Remap(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  KMMAP_EXPECT((info.Length() == 2 || info.Length() == 3) && info[1].IsNumber() &&
-                   (info.Length() == 2 || info[2].IsNumber()),
-               "remap(handle, newLength, fd?)");
+  KMMAP_EXPECT((info.Length() == 3 || info.Length() == 4) && info[1].IsNumber() &&
+                   info[2].IsBoolean() && (info.Length() == 3 || info[3].IsNumber()),
+               "remap(handle, newLength, detachFirst, fd?)");
   LiveMapping* mapping = LiveMappingOf(env, info[0]);
-  KMMAP_EXPECT(mapping != nullptr, "remap(handle, newLength, fd?)");
-  bool fd_given = info.Length() == 3;
-  int again_fd = fd_given ? info[2].As<Napi::Number>().Int32Value() : -1;
+  KMMAP_EXPECT(mapping != nullptr, "remap(handle, newLength, detachFirst, fd?)");
+  bool fd_given = info.Length() == 4;
+  int again_fd = fd_given ? info[3].As<Napi::Number>().Int32Value() : -1;
   KMMAP_EXPECT(!mapping->closed, "the mapping is closed");
   double length = info[1].As<Napi::Number>().DoubleValue();
   KMMAP_EXPECT(length >= 1 && length <= 9007199254740991.0,
                "newLength must be a positive safe integer");
+  if (info[2].As<Napi::Boolean>().Value() && DetachViews(env, mapping) > 0) {
+    return ViewInUse(env, "resize()");
+  }
   size_t page = PageSize();
   size_t size = (static_cast<size_t>(length) + page - 1) / page * page;
   Range* range = mapping->range;
   uint8_t* base = range->base;
   size_t old = mapping->length;
   // Views not yet finished may hold pointers into the range: at least the
-  // attached ones, which are detached below only once this succeeded.
+  // attached ones, and detached ones until their objects are collected.
   bool held = range->pending > 0;
 
   if (size < old) {
@@ -703,6 +729,8 @@ Napi::Value Remap(const Napi::CallbackInfo& info) {
     }
   }
   // No JavaScript ran since the syscalls, so no view has touched the range.
+  // A view the runtime leaves attached here stays tracked: on mapped memory,
+  // and close() refuses until it detaches.
   DetachViews(env, mapping);
   if (mapping->range != range && range->pending == 0) Settle(env, range);
   return Napi::BigInt::New(env, static_cast<uint64_t>(reinterpret_cast<uintptr_t>(
@@ -791,17 +819,18 @@ bool ReadMappingRange(const Napi::CallbackInfo& info, MappingRange* range) {
   return false;
 }
 
-// fstat(fd, out: BigUint64Array(4)) fills [st_mode, st_size, st_dev,
-// st_ino]: all map() needs, without the Date objects of fs.fstatSync's
-// BigIntStats (a tenth of a small map()'s time).
+// fstat(fd, out: BigUint64Array(5)) fills [st_mode, st_size, st_dev,
+// st_ino, st_rdev]: all map() needs, without the Date objects of
+// fs.fstatSync's BigIntStats (a tenth of a small map()'s time), and for any
+// fd: some runtimes' fs (Deno's) knows only the fds it opened itself.
 Napi::Value Fstat(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   KMMAP_EXPECT(info.Length() == 2 && info[0].IsNumber() &&
                    info[1].IsTypedArray() &&
                    info[1].As<Napi::TypedArray>().TypedArrayType() ==
                        napi_biguint64_array &&
-                   info[1].As<Napi::TypedArray>().ElementLength() == 4,
-               "fstat(fd, BigUint64Array(4))");
+                   info[1].As<Napi::TypedArray>().ElementLength() == 5,
+               "fstat(fd, BigUint64Array(5))");
   int fd = info[0].As<Napi::Number>().Int32Value();
   struct stat st;
   if (fstat(fd, &st) != 0) return ThrowErrno(env, errno, "fstat");
@@ -810,6 +839,35 @@ Napi::Value Fstat(const Napi::CallbackInfo& info) {
   out[1] = static_cast<uint64_t>(st.st_size);
   out[2] = st.st_dev;
   out[3] = st.st_ino;
+  out[4] = st.st_rdev;
+  return env.Undefined();
+}
+
+// ftruncate(fd, length) and close(fd), for the memfds memfdCreate() made:
+// fs.ftruncateSync and fs.closeSync do the same on Node, but not on a
+// runtime whose fs refuses fds it did not open (Deno).
+Napi::Value Ftruncate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  KMMAP_EXPECT(info.Length() == 2 && info[0].IsNumber() && info[1].IsNumber(),
+               "ftruncate(fd, length)");
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  double length = info[1].As<Napi::Number>().DoubleValue();
+  KMMAP_EXPECT(length >= 0 && length <= 9007199254740991.0,
+               "length must be a safe integer");
+  int result;
+  do {
+    result = ftruncate(fd, static_cast<off_t>(length));
+  } while (result != 0 && errno == EINTR);
+  if (result != 0) return ThrowErrno(env, errno, "ftruncate");
+  return env.Undefined();
+}
+
+Napi::Value CloseFd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  KMMAP_EXPECT(info.Length() == 1 && info[0].IsNumber(), "close(fd)");
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  // Linux frees the fd even when close() reports EINTR: never retry.
+  if (close(fd) != 0 && errno != EINTR) return ThrowErrno(env, errno, "close");
   return env.Undefined();
 }
 
@@ -822,6 +880,8 @@ void InitMapping(Napi::Env env, Napi::Object exports) {
   exports.Set("remap", Napi::Function::New(env, Remap, "remap"));
   exports.Set("memfdCreate",
               Napi::Function::New(env, MemfdCreate, "memfdCreate"));
+  exports.Set("ftruncate", Napi::Function::New(env, Ftruncate, "ftruncate"));
+  exports.Set("close", Napi::Function::New(env, CloseFd, "close"));
   exports.Set("addressOf", Napi::Function::New(env, AddressOf, "addressOf"));
   exports.Set("pageSize",
               Napi::Number::New(env, static_cast<double>(PageSize())));
