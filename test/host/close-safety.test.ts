@@ -289,8 +289,8 @@ it('resize() that moves a private mapping keeps its own pages and nothing else: 
     unblock();
     // A page the process never wrote is still the file's: a write to the file shows.
     const fd = fs.openSync(file, 'r+');
-    fs.writeSync(fd, 'new', 4096);
-    fs.writeSync(fd, 'end', 3 * 4096);
+    fs.writeSync(fd, Buffer.from('new'), 0, 3, 4096);
+    fs.writeSync(fd, Buffer.from('end'), 0, 3, 3 * 4096);
     fs.closeSync(fd);
     console.log('file', f.baseAddress !== base, heldFile.length, f.buffer.toString('latin1', 0, 4), f.buffer.toString('latin1', 4096, 4099), f.buffer.toString('latin1', 3 * 4096, 3 * 4096 + 3));
     f.close();
