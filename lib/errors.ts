@@ -12,6 +12,7 @@ import { inspect, types } from 'node:util';
  * - `ERR_KMMAP_CLOSED`: a method of a closed Mapping or KmmapDevice;
  * - `ERR_KMMAP_DESCRIPTOR_STALE`: map.fromDescriptor() of a path that now leads to another file;
  * - `ERR_KMMAP_EXTERNAL_BUFFERS_FORBIDDEN`: the runtime's V8 sandbox forbids buffers over foreign memory;
+ * - `ERR_KMMAP_FILE_GONE`: resize() had to map a private mapping's file again and could no longer open it;
  * - `ERR_KMMAP_LENGTH_REQUIRED`: a device or /proc file mapped without `length`;
  * - `ERR_KMMAP_NOT_SHAREABLE`: descriptor() of memory no other thread can map;
  * - `ERR_KMMAP_PAGE_NOT_PRESENT`, `ERR_KMMAP_PFN_HIDDEN`: pagemap.physicalAddress() cannot tell;
@@ -29,6 +30,7 @@ export type KmmapErrorCode =
   | 'ERR_KMMAP_CLOSED'
   | 'ERR_KMMAP_DESCRIPTOR_STALE'
   | 'ERR_KMMAP_EXTERNAL_BUFFERS_FORBIDDEN'
+  | 'ERR_KMMAP_FILE_GONE'
   | 'ERR_KMMAP_HANDLE'
   | 'ERR_KMMAP_LENGTH_REQUIRED'
   | 'ERR_KMMAP_MODULE_NOT_LOADED'

@@ -406,6 +406,16 @@ export class Mapping implements Disposable {
       // The kernel cannot keep the old pages mapped while it moves them, and
       // a view may still be in use: the file is mapped again instead.
       const again = this.#openAgain();
+      if (again.fd < 0 && source.kind === 'regular') {
+        // Moving it without a second mapping would leave the old range
+        // unmapped for a system call's time (a device's case, documented):
+        // for a regular file that is refused, with nothing changed.
+        throw codedError('ERR_KMMAP_FILE_GONE',
+          `resize() must move this private mapping of ${source.displayPath ?? 'a file'} while views may still hold its address, ` +
+          'and this kernel cannot move private file pages while keeping them mapped (MREMAP_DONTUNMAP), so the file must be mapped again: ' +
+          'but it can no longer be opened as the same file (renamed, deleted or made unreadable, and its fd closed). ' +
+          'Keep an fd of the file open and map that, or copy the data into map.anonymous() memory and resize that');
+      }
       try {
         this.#call('mremap', () => remap(again.fd), hint);
       } finally {
@@ -547,6 +557,9 @@ export class Mapping implements Disposable {
     if (path === undefined) return { fd: -1, close: false };
     let fd: number;
     try {
+      // Checked before opening too: opening a path that now leads elsewhere (a device) may have effects.
+      const stat = fs.statSync(path, { bigint: true });
+      if (!same({ mode: Number(stat.mode), size: stat.size, dev: stat.dev, ino: stat.ino, rdev: stat.rdev })) return { fd: -1, close: false };
       fd = openForMapping(path, this.#access === 'rw');
     } catch {
       return { fd: -1, close: false };

@@ -87,9 +87,10 @@ export function childCwd(uid: number | undefined): string {
  * `require('./dist')` finds kmmap either way. Returns its exit status and
  * output.
  */
-export function runNode(script: string, options: { uid?: number; gid?: number; nodeFlags?: string[]; timeout?: number } = {}) {
+export function runNode(script: string, options: { uid?: number; gid?: number; nodeFlags?: string[]; timeout?: number; env?: Record<string, string> } = {}) {
   const result = spawnSync(process.execPath, [...(options.nodeFlags ?? []), '-e', script], {
     cwd: childCwd(options.uid),
+    env: options.env === undefined ? undefined : { ...process.env, ...options.env },
     encoding: 'utf8',
     uid: options.uid,
     gid: options.gid,

@@ -4,6 +4,7 @@
 // the range for throwaway private memory and releases the address range only
 // once every view object and its memory are gone. Each case runs in a child
 // process, since the failure it guards against is a SIGSEGV.
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { expect, it, vi } from 'vitest';
@@ -15,7 +16,7 @@ vi.setConfig({ testTimeout: 60_000 });
 const files = perTestFiles();
 
 /** Runs `body` in a child with `map`, `file`, `fs` and a `release()` (gc + event-loop turns) in scope. */
-function child(body: string, file: string) {
+function child(body: string, file: string, env?: Record<string, string>) {
   const script = `
     const fs = require('node:fs');
     const { map } = require('./dist');
@@ -32,7 +33,7 @@ function child(body: string, file: string) {
     }
     (async () => { ${body} })().then(() => console.log('ok'), (err) => { console.error(err); process.exit(1); });
   `;
-  return runNode(script, { nodeFlags: ['--expose-gc'] });
+  return runNode(script, { nodeFlags: ['--expose-gc'], env });
 }
 
 function expectOk(result: ReturnType<typeof runNode>) {
@@ -335,4 +336,81 @@ it('resize() that moves a private mapping keeps its protection, even none', () =
   expectOk(result);
   expect(result.stdout).toContain('r true 0 r--p kept\n');
   expect(result.stdout).toContain('none true 0 ---p kept\n');
+});
+
+/**
+ * LD_PRELOAD for a child whose mremap() refuses MREMAP_DONTUNMAP, as kernels
+ * before 5.13 do for file pages (and some for all private memory): this
+ * host's kernel accepts it, so resize()'s map-again path is otherwise never
+ * taken here. Built with the C compiler the addon is built with.
+ */
+function withoutDontUnmap(): Record<string, string> {
+  const source = path.join(files.dir, 'nodontunmap.c');
+  const library = path.join(files.dir, 'nodontunmap.so');
+  fs.writeFileSync(source, `
+    #define _GNU_SOURCE
+    #include <errno.h>
+    #include <stdarg.h>
+    #include <sys/mman.h>
+    #include <sys/syscall.h>
+    #include <unistd.h>
+    void *mremap(void *old, size_t old_size, size_t new_size, int flags, ...) {
+      va_list ap;
+      va_start(ap, flags);
+      void *to = va_arg(ap, void *);
+      va_end(ap);
+      if (flags & 4 /* MREMAP_DONTUNMAP */) { errno = EINVAL; return MAP_FAILED; }
+      return (void *)syscall(SYS_mremap, old, old_size, new_size, flags, to);
+    }
+  `);
+  execFileSync(process.env.CC ?? 'cc', ['-shared', '-fPIC', '-o', library, source]);
+  return { LD_PRELOAD: library };
+}
+
+it('resize() that must map a private mapping\'s file again refuses, changing nothing, when the file cannot be opened any more', () => {
+  // Moving it without a second mapping would leave the old range unmapped
+  // for a system call's time: a thread-pool job writing it then died of
+  // SIGSEGV within a few dozen rounds.
+  const file = files.fileOf(Buffer.alloc(2 << 20, 7));
+  const result = child(`
+    ${BLOCK_AFTER}
+    const crypto = require('node:crypto');
+    const other = file + '.other';
+    let refused = 0;
+    for (let round = 0; round < 60; round++) {
+      fs.writeFileSync(file, Buffer.alloc(2 << 20, 7));
+      const m = map(file, { access: 'copy', length: 2 << 20 });
+      m.buffer.write('own');
+      // Deleted, or replaced by another file at the same path.
+      if (round % 2) fs.unlinkSync(file); else { fs.writeFileSync(other, 'other'); fs.renameSync(other, file); }
+      const unblock = blockAfter(m);
+      const base = m.baseAddress;
+      const buffer = m.buffer;
+      const done = new Promise((resolve) => crypto.randomFill(buffer.subarray(4096), resolve));
+      try {
+        m.resize(64 << 20, { allowBeyondEnd: true });
+      } catch (err) {
+        if (err.code === 'ERR_KMMAP_FILE_GONE' && m.baseAddress === base && m.length === 2 << 20 && m.buffer === buffer &&
+            buffer.toString('latin1', 0, 4) === 'own' + String.fromCharCode(7)) refused++;
+      }
+      await done;
+      m.close();
+      unblock();
+    }
+    // With the fd still open, the same file is mapped again: no refusal.
+    fs.writeFileSync(file, Buffer.alloc(4096, 'f'));
+    const fd = fs.openSync(file, 'r');
+    const m = map(fd, { access: 'copy' });
+    m.buffer.write('own');
+    fs.unlinkSync(file);
+    const unblock = blockAfter(m);
+    const base = m.baseAddress;
+    m.resize(4 * 4096, { allowBeyondEnd: true });
+    console.log('refused', refused, 'kept fd', m.baseAddress !== base, m.buffer.toString('latin1', 0, 4));
+    m.close();
+    unblock();
+    fs.closeSync(fd);
+  `, file, withoutDontUnmap());
+  expectOk(result);
+  expect(result.stdout).toContain('refused 60 kept fd true ownf\n');
 });
