@@ -42,6 +42,10 @@ bun_tests=(
   "a mapping split by protect(): the kernel's EFAULT, with the fix, and nothing changed"
   # Bun decodes a file: URL's percent-encoded non-UTF-8 bytes differently.
   'maps as a file: URL with percent-encoded bytes'
+  # It forces the map-again path with an LD_PRELOAD mremap that refuses
+  # MREMAP_DONTUNMAP; in Bun's child the resizes never take that path (every
+  # one succeeds), so the override does not reach it there. Not investigated.
+  "resize() that must map a private mapping's file again refuses"
 )
 deno_files=(
   # Deno's fs.writeSync does not write at positions past 4 GiB, which these
