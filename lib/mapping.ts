@@ -10,7 +10,7 @@ import {
   type CodedError, codedError, illegalConstructor, runtimeName, invalidArgType, invalidArgValue, invalidThis, outOfRange, type SystemError, withContext,
 } from './errors';
 import {
-  checkWithinFile, currentSize, fdStat, type FdStat, type FileFacts, type FileIdentity, fileFacts, identityOf, mapLength, onHugetlbfs, onPseudoFilesystem,
+  checkWithinFile, currentSize, fdStat, type FileFacts, type FileIdentity, fileFacts, identityOf, mapLength, onHugetlbfs, onPseudoFilesystem,
 } from './file-bounds';
 import { lockFailureHint } from './memlock';
 import {
@@ -536,16 +536,16 @@ export class Mapping implements Disposable {
     }
   }
 
-  /** The mapped file's path: as mapped, or (fd mappings) where the fd leads while it is open. */
   /**
    * The mapped file, open for resize() to map it again: the caller's fd or
    * the path, if either still is the same regular file; fd -1 otherwise (a
    * device, whose open(2) may have effects of its own, or a file that is
-   * gone), and then the native side moves the range without a second map.
+   * gone: resize() then refuses for a regular file).
    */
   #openAgain(): { fd: number; close: boolean } {
     const source = this.#source;
-    const same = (stat: FdStat) => (stat.mode & fs.constants.S_IFMT) === fs.constants.S_IFREG &&
+    const same = (stat: { mode: number | bigint; dev: bigint; ino: bigint }) =>
+      (Number(stat.mode) & fs.constants.S_IFMT) === fs.constants.S_IFREG &&
       stat.dev === source.identity?.dev && stat.ino === source.identity.ino;
     if (source.kind !== 'regular') return { fd: -1, close: false };
     try {
@@ -558,8 +558,7 @@ export class Mapping implements Disposable {
     let fd: number;
     try {
       // Checked before opening too: opening a path that now leads elsewhere (a device) may have effects.
-      const stat = fs.statSync(path, { bigint: true });
-      if (!same({ mode: Number(stat.mode), size: stat.size, dev: stat.dev, ino: stat.ino, rdev: stat.rdev })) return { fd: -1, close: false };
+      if (!same(fs.statSync(path, { bigint: true }))) return { fd: -1, close: false };
       fd = openForMapping(path, this.#access === 'rw');
     } catch {
       return { fd: -1, close: false };
@@ -573,6 +572,7 @@ export class Mapping implements Disposable {
     return { fd: -1, close: false };
   }
 
+  /** The mapped file's path: as mapped, or (fd mappings) where the fd leads while it is open. */
   #path(): RawPath | undefined {
     const source = this.#source;
     if (source.path !== undefined || source.fd === undefined || source.identity === undefined) return source.path;
