@@ -34,8 +34,10 @@ fail() {
 	power_off
 }
 
-# virtio, 9p and overlay, dependencies first, as vm/run ordered them.
+# virtio, 9p and overlay, dependencies first, as vm/run ordered them (none
+# when the kernel has them built in, as the debug kernel does).
 for ko in /lib/modules/*.ko; do
+	[ -e "$ko" ] || continue
 	insmod "$ko" || fail "cannot load $ko"
 done
 
