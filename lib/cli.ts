@@ -7,11 +7,12 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runReferenceScenario } from './demo';
 import { codedError } from './errors';
-import { type FileFacts, fileFacts, onPseudoFilesystem } from './file-bounds';
+import { type FileFacts, fileFacts } from './file-bounds';
 import { hexdumpLines } from './hexdump';
 import { FlagCombination, names as kpfNames } from './kpageflags';
 import { LKMC_MMAP_PATH } from './lkmc';
-import { mapOpened, PAGE_SIZE } from './mapping';
+import { mapOpened } from './map';
+import { PAGE_SIZE } from './page';
 import * as pagemap from './pagemap';
 import { buildReport, noSuchMapping, Report, ReportRange } from './pagemap-report';
 import { openForMapping } from './paths';
@@ -250,8 +251,7 @@ function commandPagemap(args: string[], io: Io): void {
  */
 function dumpRange(file: string, fd: number, offset: bigint, length: bigint | undefined): { start: bigint; shown: bigint; facts: FileFacts } {
   const facts = fileFacts(fd, file);
-  const sized = facts.kind !== 'unsized' && !(facts.kind === 'regular' && onPseudoFilesystem(`/proc/self/fd/${fd}`));
-  if (!sized) {
+  if (facts.kind === 'unsized') {
     if (length === undefined) {
       throw codedError('ERR_KMMAP_LENGTH_REQUIRED',
         `${file} is a device or a kernel file whose size stat cannot tell (it says ${facts.size}): give --length, e.g. --length ${PAGE_SIZE}`);

@@ -1,5 +1,6 @@
-// The options of map() and map.anonymous(): their types, their checks, and
-// the mmap(2) prot/flags they become. Nothing here touches a file.
+// The options of map(), map.anonymous() and Mapping's methods: their types,
+// ADVICE, their checks, and the mmap(2) family's prot/flags they become.
+// Nothing here touches a file.
 import * as fs from 'node:fs';
 import { constants as bufferConstants } from 'node:buffer';
 import { invalidArgType, invalidArgValue } from './errors';
@@ -100,6 +101,71 @@ export interface AnonymousOptions extends MemoryOptions {
   shared?: boolean;
 }
 
+/** A file path, as fs takes it. */
+export type PathLike = string | Buffer | URL;
+
+/**
+ * Part of a mapping, in bytes from its first byte (`mapping.address`).
+ * `offset` defaults to 0, `length` to the rest of the mapping. Calls that
+ * work on pages apply to every page the range touches.
+ */
+export interface MappingRange {
+  offset?: number;
+  length?: number;
+}
+
+/** Options of `mapping.sync()`. */
+export interface SyncOptions {
+  /** Schedule the write-back and return at once (`MS_ASYNC`) instead of waiting (`MS_SYNC`). Default false. */
+  async?: boolean;
+  /** Also invalidate other mappings of the file so they see fresh data (`MS_INVALIDATE`). Default false. */
+  invalidate?: boolean;
+}
+
+/** Options of `mapping.lock()`. */
+export interface LockOptions {
+  /** Lock pages as they are first touched instead of faulting them all in now (`MLOCK_ONFAULT`). Default false. */
+  onFault?: boolean;
+}
+
+/** Options of `mapping.resize()`. */
+export interface ResizeOptions {
+  /** As for map(): let a file mapping grow past the file's end. Defaults to the mapping's own setting. */
+  allowBeyondEnd?: boolean;
+}
+
+/** Protections for `mapping.protect()`: `'none'` makes any access fatal (SIGSEGV), `'r'` any write. */
+export type Protection = 'none' | 'r' | 'rw';
+
+/** madvise(2) advice by name (`MADV_*` in lower case); the kernel refuses what it lacks with EINVAL. */
+export const ADVICE = Object.freeze({
+  normal: 0,
+  random: 1,
+  sequential: 2,
+  willneed: 3,
+  dontneed: 4,
+  free: 8,
+  remove: 9,
+  dontfork: 10,
+  dofork: 11,
+  mergeable: 12,
+  unmergeable: 13,
+  hugepage: 14,
+  nohugepage: 15,
+  dontdump: 16,
+  dodump: 17,
+  wipeonfork: 18,
+  keeponfork: 19,
+  cold: 20,
+  pageout: 21,
+  populate_read: 22,
+  populate_write: 23,
+  collapse: 25,
+} as const);
+
+/** A name of madvise advice: a key of ADVICE. */
+export type Advice = keyof typeof ADVICE;
+
 const PROT_NONE = 0x0;
 const PROT_READ = 0x1;
 const PROT_WRITE = 0x2;
@@ -116,6 +182,10 @@ const MAP_SYNC = 0x80000;
 const HUGE_SHIFT = 26;
 const MFD_CLOEXEC = 0x1;
 const MFD_HUGETLB = 0x4;
+const MS_ASYNC = 1;
+const MS_INVALIDATE = 2;
+const MS_SYNC = 4;
+const MLOCK_ONFAULT = 1;
 
 /** The checked options and what they become, for the addon and for descriptor(). */
 export interface MemorySettings {
@@ -271,3 +341,12 @@ export function fitsInBuffer(length: number): boolean {
   return length <= bufferConstants.MAX_LENGTH;
 }
 
+/** msync(2) flags for sync()'s options. */
+export function msyncFlags(async: boolean, invalidate: boolean): number {
+  return (async ? MS_ASYNC : MS_SYNC) | (invalidate ? MS_INVALIDATE : 0);
+}
+
+/** mlock2(2) flags for lock()'s options. */
+export function mlockFlags(onFault: boolean): number {
+  return onFault ? MLOCK_ONFAULT : 0;
+}
