@@ -312,13 +312,10 @@ function commandDemo(args: string[], io: Io): void {
   if (values.help) return io.out(DEMO_USAGE);
   if (positionals.length > 0) throw new UsageError('demo takes no arguments', 'demo');
   if (!fs.existsSync(LKMC_MMAP_PATH)) {
-    const err = new Error(
+    throw codedError('ERR_KMMAP_MODULE_NOT_LOADED',
       `${LKMC_MMAP_PATH} does not exist: the kmmap.ko module is not loaded on this machine. ` +
         'Run `npm run demo` in the kmmap repository, which boots a VM with the module inserted, ' +
-        'or load it here: make -C kernel && sudo insmod kernel/kmmap.ko',
-    ) as Error & { code: string };
-    err.code = 'ERR_KMMAP_MODULE_NOT_LOADED';
-    throw err;
+        'or load it here: make -C kernel && sudo insmod kernel/kmmap.ko');
   }
   const steps: string[] = [];
   runReferenceScenario(LKMC_MMAP_PATH, (step) => {

@@ -4,11 +4,12 @@
 // mapped file can be found again: its path, or where its fd leads
 // (/proc/self/fd), checked by device and inode.
 import * as fs from 'node:fs';
-import { codedError, invalidArgType, invalidArgValue } from './errors';
+import { codedError, invalidArgValue } from './errors';
 import { fdStat, type FileIdentity } from './file-bounds';
 import type { Access, MapOptions } from './map-options';
 import type { Settings, Source } from './source';
 import { linkTarget, openForMapping, pathText, type RawPath } from './paths';
+import { ACCESSES, isOneOf, validateObject } from './validate';
 
 /**
  * What `mapping.descriptor()` returns and `map.fromDescriptor()` takes.
@@ -54,7 +55,7 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
 
 /** Checks that `value` has the shape of a MappingDescriptor. */
 export function validateDescriptor(value: unknown): MappingDescriptor {
-  if (typeof value !== 'object' || value === null) throw invalidArgType('descriptor', 'of type object', value);
+  validateObject('descriptor', value, { binary: true });
   const d = value as Record<string, unknown>;
   if (d.kind !== DESCRIPTOR_KIND) {
     throw invalidArgValue('descriptor.kind', d.kind, `must be '${DESCRIPTOR_KIND}' (made by mapping.descriptor())`);
@@ -66,7 +67,7 @@ export function validateDescriptor(value: unknown): MappingDescriptor {
   if (d.pathBytes !== undefined) expect('pathBytes', typeof d.pathBytes === 'string' && BASE64.test(d.pathBytes) && d.pathBytes.length > 0);
   for (const name of ['offset', 'dev', 'ino']) expect(name, typeof d[name] === 'string' && DECIMAL.test(d[name] as string));
   expect('length', Number.isSafeInteger(d.length) && (d.length as number) >= 1);
-  expect('access', d.access === 'r' || d.access === 'rw' || d.access === 'copy');
+  expect('access', isOneOf(d.access, ACCESSES));
   for (const name of ['populate', 'locked', 'noreserve', 'sync', 'allowBeyondEnd']) expect(name, typeof d[name] === 'boolean');
   expect('hugetlb', d.hugetlb === false || (Number.isSafeInteger(d.hugetlb) && (d.hugetlb as number) > 0));
   return d as unknown as MappingDescriptor;

@@ -25,7 +25,9 @@ import {
   type Backing,
   type MappingMethod,
 } from './uapi';
-import { validateFd, validateInteger, validateObject, validateUint64 } from './validate';
+import {
+  SHARED_ACCESSES, validateAccess, validateBoolean, validateFd, validateInteger, validateObject, validateOneOf, validateUint64,
+} from './validate';
 
 /** What KMMAP_IOC_INFO reports. */
 export interface DeviceInfo {
@@ -105,7 +107,7 @@ export class KmmapDevice implements Disposable {
   private constructor(fd: number, path: string, access: 'r' | 'rw') {
     validateFd('fd', fd);
     if (typeof path !== 'string') throw invalidArgType('path', 'of type string', path);
-    if (access !== 'r' && access !== 'rw') throw invalidArgValue('access', access, "must be one of: 'r', 'rw'");
+    validateAccess('access', access, SHARED_ACCESSES);
     this.#fd = fd;
     this.#path = path;
     this.#access = access;
@@ -116,9 +118,8 @@ export class KmmapDevice implements Disposable {
     validateObject('options', options);
     const path = options.path ?? KMMAP_DEVICE_PATH;
     if (typeof path !== 'string') throw invalidArgType('options.path', 'of type string', path);
-    const access = options.access ?? 'rw';
-    if (access !== 'r' && access !== 'rw') throw invalidArgValue('options.access', access, "must be one of: 'r', 'rw'");
-    if (options.method !== undefined) validateMethod('options.method', options.method);
+    const access = validateAccess('options.access', options.access ?? 'rw', SHARED_ACCESSES);
+    if (options.method !== undefined) validateOneOf('options.method', options.method, MAPPING_METHODS);
 
     let fd: number;
     try {
@@ -203,7 +204,7 @@ export class KmmapDevice implements Disposable {
 
   set method(name: MappingMethod) {
     KmmapDevice.#brand(this);
-    validateMethod('method', name);
+    validateOneOf('method', name, MAPPING_METHODS);
     const arg = Buffer.alloc(4);
     arg.writeUInt32LE(MAPPING_METHODS.indexOf(name));
     this.#ioctl(KMMAP_IOC_SET_METHOD, arg, methodHint(name, this.#backing));
@@ -238,8 +239,7 @@ export class KmmapDevice implements Disposable {
   fill(pattern: number | bigint | Uint8Array, options: FillOptions = {}): void {
     KmmapDevice.#brand(this);
     const { offset, length } = this.#range(options);
-    const addOffset = options.addOffset ?? false;
-    if (typeof addOffset !== 'boolean') throw invalidArgType('options.addOffset', 'of type boolean', addOffset);
+    const addOffset = validateBoolean('options.addOffset', options.addOffset ?? false);
     const { value, bytes } = encodePattern(pattern, addOffset);
     if (addOffset && (offset % 8 !== 0 || length % 8 !== 0)) {
       throw invalidArgValue('options', { offset, length }, 'must have offset and length that are multiples of 8 with addOffset');
@@ -333,12 +333,6 @@ export class KmmapDevice implements Disposable {
     } catch (err) {
       throw withContext(err, { path: this.#path }, hint);
     }
-  }
-}
-
-function validateMethod(name: string, value: unknown): asserts value is MappingMethod {
-  if (typeof value !== 'string' || !(MAPPING_METHODS as readonly string[]).includes(value)) {
-    throw invalidArgValue(name, value, `must be one of: ${MAPPING_METHODS.map((m) => `'${m}'`).join(', ')}`);
   }
 }
 

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import { constants as bufferConstants } from 'node:buffer';
 import { invalidArgType, invalidArgValue } from './errors';
-import { validateBoolean, validateInteger, validateObject, validateUint64 } from './validate';
+import { SHARED_ACCESSES, validateAccess, validateBoolean, validateInteger, validateObject, validateUint64 } from './validate';
 
 /**
  * The longest mapping asked for: 2^52 bytes (4 PiB), more than any Linux
@@ -166,6 +166,12 @@ export const ADVICE = Object.freeze({
 /** A name of madvise advice: a key of ADVICE. */
 export type Advice = keyof typeof ADVICE;
 
+/** ADVICE's names, in order. */
+export const ADVICE_NAMES = Object.keys(ADVICE) as Advice[];
+
+/** Every Protection, in order. */
+export const PROTECTIONS: readonly Protection[] = ['none', 'r', 'rw'];
+
 const PROT_NONE = 0x0;
 const PROT_READ = 0x1;
 const PROT_WRITE = 0x2;
@@ -205,11 +211,6 @@ export interface FileSettings extends MemorySettings {
   length: number | undefined;
   allowBeyondEnd: boolean;
   sync: boolean;
-}
-
-/** Throws ERR_INVALID_ARG_TYPE unless `value` is a non-null object. */
-export function validateOptionsObject(name: string, value: unknown): void {
-  validateObject(name, value);
 }
 
 const UNIT: Record<string, number> = { KB: 1 << 10, MB: 1 << 20, GB: 1 << 30 };
@@ -265,11 +266,8 @@ export function memorySettings(options: MemoryOptions): MemorySettings {
 
 /** Checks map()'s options. */
 export function fileSettings(options: MapOptions): FileSettings {
-  validateOptionsObject('options', options);
-  const access = options.access ?? 'r';
-  if (access !== 'r' && access !== 'rw' && access !== 'copy') {
-    throw invalidArgValue('options.access', access, "must be one of: 'r', 'rw', 'copy'");
-  }
+  validateObject('options', options);
+  const access = validateAccess('options.access', options.access ?? 'r');
   const offset = validateUint64('options.offset', options.offset ?? 0);
   const length = options.length === undefined
     ? undefined
@@ -290,9 +288,8 @@ export function fileSettings(options: MapOptions): FileSettings {
 
 /** Checks map.anonymous()'s length and options. */
 export function anonymousSettings(length: unknown, options: AnonymousOptions): MemorySettings & { access: 'r' | 'rw'; shared: boolean; length: number } {
-  validateOptionsObject('options', options);
-  const access = options.access ?? 'rw';
-  if (access !== 'r' && access !== 'rw') throw invalidArgValue('options.access', access, "must be one of: 'r', 'rw'");
+  validateObject('options', options);
+  const access = validateAccess('options.access', options.access ?? 'rw', SHARED_ACCESSES);
   return Object.assign(memorySettings(options), {
     access,
     shared: options.shared === undefined ? true : validateBoolean('options.shared', options.shared),

@@ -6,18 +6,18 @@ import { constants as bufferConstants } from 'node:buffer';
 import { native } from './binding';
 import { describe, mappedPath, type MappingDescriptor } from './descriptor';
 import {
-  type CodedError, codedError, illegalConstructor, runtimeName, invalidArgValue, invalidThis, outOfRange, type SystemError, withContext,
+  type CodedError, codedError, illegalConstructor, runtimeName, invalidThis, outOfRange, type SystemError, withContext,
 } from './errors';
 import { checkWithinFile, currentSize, fdStat } from './file-bounds';
 import { adviceHint, type Hint, lockHint, memoryHint, remapHint } from './hints';
 import {
-  type Access, ADVICE, type Advice, fitsInBuffer, type LockOptions, MAX_MAP_LENGTH, type MappingRange, mlockFlags,
-  msyncFlags, protFor, type Protection, type ResizeOptions, type SyncOptions, validateOptionsObject,
+  type Access, ADVICE, ADVICE_NAMES, type Advice, fitsInBuffer, type LockOptions, MAX_MAP_LENGTH, type MappingRange, mlockFlags,
+  msyncFlags, protFor, type Protection, PROTECTIONS, type ResizeOptions, type SyncOptions,
 } from './map-options';
 import { granuleOf, PAGE_SIZE, roundUp } from './page';
 import { openForMapping, pathText } from './paths';
 import { type Settings, setMappingConstructor, type Source, type MappingInit } from './source';
-import { validateBoolean, validateInteger } from './validate';
+import { validateBoolean, validateInteger, validateObject, validateOneOf } from './validate';
 
 /** True only while newMapping() runs the constructor: `new Mapping()` elsewhere is refused. */
 let constructing = false;
@@ -177,7 +177,7 @@ export class Mapping implements Disposable {
   sync(range?: MappingRange, options: SyncOptions = {}): void {
     Mapping.#live(this, 'sync');
     const where = readRange(range);
-    validateOptionsObject('options', options);
+    validateObject('options', options);
     const async = validateBoolean('options.async', options.async);
     const invalidate = validateBoolean('options.invalidate', options.invalidate);
     const pages = this.#pages('sync', where, this.#granule);
@@ -192,9 +192,7 @@ export class Mapping implements Disposable {
    */
   advise(advice: Advice, range?: MappingRange): void {
     Mapping.#live(this, 'advise');
-    if (typeof advice !== 'string' || !Object.hasOwn(ADVICE, advice)) {
-      throw invalidArgValue('advice', advice, `must be one of: ${Object.keys(ADVICE).map((name) => `'${name}'`).join(', ')}`);
-    }
+    validateOneOf('advice', advice, ADVICE_NAMES);
     const pages = this.#pages('advise', readRange(range), this.#granule);
     this.#call('madvise', () => native.madvise(this.#handle, pages.offset, pages.length, ADVICE[advice]), adviceHint(advice));
   }
@@ -202,7 +200,7 @@ export class Mapping implements Disposable {
   /** Locks the pages in RAM (`mlock2`); with `onFault`, each page as it is first touched. */
   lock(options: LockOptions = {}, range?: MappingRange): void {
     Mapping.#live(this, 'lock');
-    validateOptionsObject('options', options);
+    validateObject('options', options);
     const flags = mlockFlags(validateBoolean('options.onFault', options.onFault));
     const pages = this.#pages('lock', readRange(range), this.#granule);
     this.#call('mlock2', () => native.mlock(this.#handle, pages.offset, pages.length, flags), lockHint(pages.length));
@@ -224,9 +222,7 @@ export class Mapping implements Disposable {
    */
   protect(access: Protection, range?: MappingRange): void {
     Mapping.#live(this, 'protect');
-    if (access !== 'none' && access !== 'r' && access !== 'rw') {
-      throw invalidArgValue('access', access, "must be one of: 'none', 'r', 'rw'");
-    }
+    validateOneOf('access', access, PROTECTIONS);
     const pages = this.#pages('protect', readRange(range), this.#granule);
     this.#call('mprotect', () => native.mprotect(this.#handle, pages.offset, pages.length, protFor(access)));
   }
@@ -252,7 +248,7 @@ export class Mapping implements Disposable {
   resize(newLength: number, options: ResizeOptions = {}): Buffer | null {
     Mapping.#live(this, 'resize');
     const length = validateInteger('newLength', newLength, 1, MAX_MAP_LENGTH);
-    validateOptionsObject('options', options);
+    validateObject('options', options);
     const allowOption = options.allowBeyondEnd;
     const allowBeyondEnd = allowOption === undefined ? this.#settings.allowBeyondEnd : validateBoolean('options.allowBeyondEnd', allowOption);
     // The getter of options.allowBeyondEnd may have closed or resized the mapping.
@@ -471,6 +467,6 @@ interface RangeFields {
 /** Reads a range argument's fields (running any getters) without judging them yet: Mapping#pages does. */
 function readRange(range: MappingRange | undefined): RangeFields | undefined {
   if (range === undefined) return undefined;
-  validateOptionsObject('range', range);
+  validateObject('range', range);
   return { offset: range.offset, length: range.length };
 }

@@ -94,7 +94,7 @@ export type PagemapFlagName = 'soft-dirty' | 'exclusive' | 'uffd-wp' | 'guard' |
  * 'exclusive', 'uffd-wp', 'guard', 'file', 'swapped', 'present'.
  */
 export function flagNames(entry: PagemapEntry): PagemapFlagName[] {
-  if (typeof entry !== 'object' || entry === null) throw invalidArgType('entry', 'a PagemapEntry (from decode(), range() or entry())', entry);
+  validateObject('entry', entry, { binary: true, expected: 'a PagemapEntry (from decode(), range() or entry())' });
   for (const name of ['softDirty', 'exclusive', 'uffdWriteProtected', 'guard', 'fileOrSharedAnon', 'swapped', 'present'] as const) {
     if (typeof entry[name] !== 'boolean') throw invalidArgType(`entry.${name}`, 'of type boolean', entry[name]);
   }
