@@ -152,7 +152,7 @@ export function openDescribed(descriptor: unknown): Described {
   stale(fs.statSync(path, { bigint: true }));
   const fd = openForMapping(path, d.access === 'rw');
   try {
-    stale(fs.fstatSync(fd, { bigint: true }));
+    stale(fdStat(fd));
   } catch (err) {
     fs.closeSync(fd);
     throw err;

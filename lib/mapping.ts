@@ -58,6 +58,7 @@ export class Mapping implements Disposable {
     if (!constructing) throw illegalConstructor('Mapping', 'map(), map.anonymous() and map.fromDescriptor()');
     constructing = false;
     this.#handle = init.handle;
+    this.#base = init.base;
     this.#delta = init.delta;
     this.#length = init.length;
     this.#access = init.access;
@@ -72,8 +73,8 @@ export class Mapping implements Disposable {
     }
   }
 
+  /** Makes the whole-mapping Buffer, if the mapping fits in one. */
   #attach(): void {
-    this.#base = native.base(this.#handle);
     this.#buffer = fitsInBuffer(this.#length)
       ? Buffer.from(native.view(this.#handle, this.#delta, this.#length))
       : undefined;
@@ -274,10 +275,7 @@ export class Mapping implements Disposable {
       // Never shrink it: a worker may map the tail through a descriptor.
       native.ftruncate(source.fd!, mapped);
     }
-    const remap = (fd?: number) => viewsDetached('resize', () => (fd === undefined
-      ? native.remap(this.#handle, mapped, viewsMayStayAttached)
-      : native.remap(this.#handle, mapped, viewsMayStayAttached, fd)));
-    const base = this.#call('mremap', () => remap(), remapHint);
+    let base = this.#call('mremap', () => viewsDetached('resize', () => native.remap(this.#handle, mapped, viewsMayStayAttached)), remapHint);
     if (base === undefined) {
       // The kernel cannot keep the old pages mapped while it moves them, and
       // a view may still be in use: the file is mapped again instead.
@@ -293,11 +291,12 @@ export class Mapping implements Disposable {
           'Keep an fd of the file open and map that, or copy the data into map.anonymous() memory and resize that');
       }
       try {
-        this.#call('mremap', () => remap(again.fd), remapHint);
+        base = this.#call('mremap', () => viewsDetached('resize', () => native.remap(this.#handle, mapped, viewsMayStayAttached, again.fd)), remapHint);
       } finally {
         if (again.close) fs.closeSync(again.fd);
       }
     }
+    this.#base = base;
     this.#length = length;
     this.#attach();
     return this.#buffer ?? null;

@@ -38,6 +38,8 @@ export type Settings = MemorySettings & { sync: boolean; allowBeyondEnd: boolean
 /** What newMapping() takes: a fresh native mapping and what it maps. */
 export interface MappingInit {
   handle: object;
+  /** Address of the page-aligned start of what is mapped. */
+  base: bigint;
   /** Bytes between the page-aligned base and the first requested byte. */
   delta: number;
   length: number;
