@@ -83,7 +83,7 @@ function isFile(identity: FileIdentity, stat: () => { dev: bigint; ino: bigint }
   }
 }
 
-/** The mapped file's path: as mapped, or (fd mappings) where the fd leads while it is open and still the same file. */
+/** @internal The mapped file's path: as mapped, or (fd mappings) where the fd leads while it is open and still the same file. */
 export function mappedPath(source: Source): RawPath | undefined {
   if (source.path !== undefined || source.fd === undefined || source.identity === undefined) return source.path;
   const target = linkTarget(source.fd);
@@ -103,7 +103,7 @@ function reopenablePath(source: Source, identity: FileIdentity): RawPath {
     `${source.displayPath ?? 'The mapped file'} can no longer be opened by path: it was renamed or deleted, and no open fd of it is known`);
 }
 
-/** mapping.descriptor(): see there. */
+/** @internal mapping.descriptor(): see there. */
 export function describe(source: Source, settings: Settings, length: number, access: Access): MappingDescriptor {
   if (source.identity === undefined) {
     throw codedError('ERR_KMMAP_NOT_SHAREABLE',
@@ -128,7 +128,7 @@ export function describe(source: Source, settings: Settings, length: number, acc
   };
 }
 
-/** A described file, opened for map.fromDescriptor(): the caller maps `fd` with `options` and closes it. */
+/** @internal A described file, opened for map.fromDescriptor(): the caller maps `fd` with `options` and closes it. */
 export interface Described {
   fd: number;
   path: RawPath;
@@ -137,7 +137,7 @@ export interface Described {
 }
 
 /**
- * Checks a descriptor and opens its file, refusing with
+ * @internal Checks a descriptor and opens its file, refusing with
  * ERR_KMMAP_DESCRIPTOR_STALE a path that now leads to another file.
  */
 export function openDescribed(descriptor: unknown): Described {

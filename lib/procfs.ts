@@ -4,8 +4,8 @@
 import * as fs from 'node:fs';
 import { native } from './binding';
 import { validateInteger } from './validate';
-import { withContext } from './errors';
-import { type Hint, processAccessHint } from './hints';
+import { type Hint, withContext } from './errors';
+import { processAccessHint } from './hints';
 
 /** A process: its pid, or 'self' for the calling process. */
 export type Pid = number | 'self';
