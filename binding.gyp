@@ -5,6 +5,7 @@
       "sources": [
         "native/addon.cc",
         "native/errors.cc",
+        "native/helpers.cc",
         "native/ioctl.cc",
         "native/mapping.cc",
         "native/memory.cc",

@@ -5,12 +5,11 @@ import { getSystemErrorMap } from 'node:util';
 
 export interface NativeBinding {
   /**
-   * mmap(2) at a page-aligned offset; returns the mapping's handle. fd is -1
-   * for MAP_ANONYMOUS; ownedFd (or -1) is closed with the mapping.
+   * mmap(2) of `length` bytes, whole pages (lib/ rounds, in page.ts), at a
+   * page-aligned offset; returns the mapping's handle and the address of its
+   * first byte. fd is -1 for MAP_ANONYMOUS; ownedFd (or -1) is closed with the mapping.
    */
-  map(fd: number, length: number, offset: bigint, prot: number, flags: number, ownedFd: number): object;
-  /** Address of the mapping's page-aligned start. */
-  base(handle: object): bigint;
+  map(fd: number, length: number, offset: bigint, prot: number, flags: number, ownedFd: number): { handle: object; base: bigint };
   /** An external ArrayBuffer over [base + offset, + length), detached by unmap() and remap(). */
   view(handle: object, offset: number, length: number): ArrayBuffer;
   /**
@@ -22,7 +21,7 @@ export interface NativeBinding {
    */
   unmap(handle: object): boolean;
   /**
-   * Resizes to `length` bytes like mremap(2) with MREMAP_MAYMOVE, keeping
+   * Resizes to `length` bytes (whole pages) like mremap(2) with MREMAP_MAYMOVE, keeping
    * the old range mapped (placeholder) for views that may still point
    * there; detaches every view; returns the new base. With detachFirst,
    * detaches them before anything else (ERR_KMMAP_VIEW_IN_USE, nothing
@@ -31,14 +30,15 @@ export interface NativeBinding {
    * keep its old pages mapped while moving them): call again with `fd`, the
    * same file opened anew, or -1 if it cannot be.
    */
-  remap(handle: object, length: number, detachFirst: boolean, fd?: number): bigint | undefined;
+  remap(handle: object, length: number, detachFirst: boolean): bigint | undefined;
+  remap(handle: object, length: number, detachFirst: boolean, fd: number): bigint;
   /** memfd_create(2); returns the fd. */
   memfdCreate(name: string, flags: number): number;
   /** ftruncate(2) and close(2) of any fd (Deno's fs refuses fds it did not open). */
   ftruncate(fd: number, length: number): void;
   close(fd: number): void;
-  /** Fills out with [st_mode, st_size, st_dev, st_ino, st_rdev]. */
-  fstat(fd: number, out: BigUint64Array): void;
+  /** fstat(2) and fstatfs(2): fills out with [st_mode, st_size, st_dev, st_ino, st_rdev, f_type] (f_type 0 if unknown). */
+  fileFacts(fd: number, out: BigUint64Array): void;
   /** msync, madvise, mlock2, munlock, mprotect, mincore on a page-aligned range from the base. */
   msync(handle: object, offset: number, length: number, flags: number): void;
   madvise(handle: object, offset: number, length: number, advice: number): void;

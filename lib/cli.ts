@@ -7,11 +7,12 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { runReferenceScenario } from './demo';
 import { codedError } from './errors';
-import { type FileFacts, fileFacts, onPseudoFilesystem } from './file-bounds';
+import { type FileFacts, fileFacts } from './file-bounds';
 import { hexdumpLines } from './hexdump';
 import { FlagCombination, names as kpfNames } from './kpageflags';
 import { LKMC_MMAP_PATH } from './lkmc';
-import { mapOpened, PAGE_SIZE } from './mapping';
+import { mapOpened } from './map';
+import { PAGE_SIZE } from './page';
 import * as pagemap from './pagemap';
 import { buildReport, noSuchMapping, Report, ReportRange } from './pagemap-report';
 import { openForMapping } from './paths';
@@ -250,8 +251,7 @@ function commandPagemap(args: string[], io: Io): void {
  */
 function dumpRange(file: string, fd: number, offset: bigint, length: bigint | undefined): { start: bigint; shown: bigint; facts: FileFacts } {
   const facts = fileFacts(fd, file);
-  const sized = facts.kind !== 'unsized' && !(facts.kind === 'regular' && onPseudoFilesystem(`/proc/self/fd/${fd}`));
-  if (!sized) {
+  if (facts.kind === 'unsized') {
     if (length === undefined) {
       throw codedError('ERR_KMMAP_LENGTH_REQUIRED',
         `${file} is a device or a kernel file whose size stat cannot tell (it says ${facts.size}): give --length, e.g. --length ${PAGE_SIZE}`);
@@ -312,13 +312,10 @@ function commandDemo(args: string[], io: Io): void {
   if (values.help) return io.out(DEMO_USAGE);
   if (positionals.length > 0) throw new UsageError('demo takes no arguments', 'demo');
   if (!fs.existsSync(LKMC_MMAP_PATH)) {
-    const err = new Error(
+    throw codedError('ERR_KMMAP_MODULE_NOT_LOADED',
       `${LKMC_MMAP_PATH} does not exist: the kmmap.ko module is not loaded on this machine. ` +
         'Run `npm run demo` in the kmmap repository, which boots a VM with the module inserted, ' +
-        'or load it here: make -C kernel && sudo insmod kernel/kmmap.ko',
-    ) as Error & { code: string };
-    err.code = 'ERR_KMMAP_MODULE_NOT_LOADED';
-    throw err;
+        'or load it here: make -C kernel && sudo insmod kernel/kmmap.ko');
   }
   const steps: string[] = [];
   runReferenceScenario(LKMC_MMAP_PATH, (step) => {

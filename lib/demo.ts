@@ -3,7 +3,8 @@
 // exit status at the first check that fails.
 import * as fs from 'node:fs';
 import { LKMC_MMAP_PATH, lkmcPhysicalAddress } from './lkmc';
-import { map, PAGE_SIZE } from './mapping';
+import { map } from './map';
+import { PAGE_SIZE } from './page';
 import { physicalAddress } from './pagemap';
 
 function check(condition: boolean, what: string): void {

@@ -2,9 +2,12 @@
 // choice of four ways (five with fault-around) to map it.
 import * as fs from 'node:fs';
 import { types } from 'node:util';
-import { codedError, invalidArgType, invalidArgValue, invalidThis, outOfRange, withContext } from './errors';
+import { codedError, invalidArgType, invalidArgValue, invalidThis, outOfRange, type SystemError, withContext } from './errors';
+import { checksumHint, deviceMapHint, deviceOpenHint, fillHint, type Hint, methodHint, pfnsHint } from './hints';
 import { native } from './binding';
-import { addressOf, map, Mapping, PAGE_SIZE } from './mapping';
+import { map } from './map';
+import type { Mapping } from './mapping';
+import { addressOf, PAGE_SIZE } from './page';
 import {
   BACKINGS,
   KMMAP_CHECKSUM,
@@ -22,7 +25,9 @@ import {
   type Backing,
   type MappingMethod,
 } from './uapi';
-import { validateFd, validateInteger, validateObject, validateUint64 } from './validate';
+import {
+  SHARED_ACCESSES, validateAccess, validateBoolean, validateFd, validateInteger, validateObject, validateOneOf, validateUint64,
+} from './validate';
 
 /** What KMMAP_IOC_INFO reports. */
 export interface DeviceInfo {
@@ -80,12 +85,6 @@ export interface DeviceMapOptions extends DeviceRange {
   access?: 'r' | 'rw';
 }
 
-function methodHint(name: MappingMethod, backing: Backing): string {
-  if (name === 'pfn') return `The 'pfn' method needs backing=contig; this device's buffer is ${backing}`;
-  if (name === 'vmalloc') return `The 'vmalloc' method needs backing=vmalloc; this device's buffer is ${backing}`;
-  return `The '${name}' method does not work with backing=${backing}`;
-}
-
 /**
  * An open /dev/kmmap. Every open shares one buffer; each open file chooses
  * how its mappings are made (`method`).
@@ -108,7 +107,7 @@ export class KmmapDevice implements Disposable {
   private constructor(fd: number, path: string, access: 'r' | 'rw') {
     validateFd('fd', fd);
     if (typeof path !== 'string') throw invalidArgType('path', 'of type string', path);
-    if (access !== 'r' && access !== 'rw') throw invalidArgValue('access', access, "must be one of: 'r', 'rw'");
+    validateAccess('access', access, SHARED_ACCESSES);
     this.#fd = fd;
     this.#path = path;
     this.#access = access;
@@ -119,9 +118,8 @@ export class KmmapDevice implements Disposable {
     validateObject('options', options);
     const path = options.path ?? KMMAP_DEVICE_PATH;
     if (typeof path !== 'string') throw invalidArgType('options.path', 'of type string', path);
-    const access = options.access ?? 'rw';
-    if (access !== 'r' && access !== 'rw') throw invalidArgValue('options.access', access, "must be one of: 'r', 'rw'");
-    if (options.method !== undefined) validateMethod('options.method', options.method);
+    const access = validateAccess('options.access', options.access ?? 'rw', SHARED_ACCESSES);
+    if (options.method !== undefined) validateOneOf('options.method', options.method, MAPPING_METHODS);
 
     let fd: number;
     try {
@@ -130,13 +128,7 @@ export class KmmapDevice implements Disposable {
       const { O_RDWR, O_RDONLY, O_NONBLOCK, O_NOCTTY } = fs.constants;
       fd = fs.openSync(path, (access === 'rw' ? O_RDWR : O_RDONLY) | O_NONBLOCK | O_NOCTTY);
     } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      if (e.code === 'ENOENT' && path === KMMAP_DEVICE_PATH) {
-        e.message += '. Is the kmmap module loaded? (insmod kernel/kmmap.ko, or run under `npm run vm`)';
-      } else if (e.code === 'EACCES') {
-        e.message += '. The node is root-only by default: load the module with mode=0666, or run as root';
-      }
-      throw e;
+      throw withContext(err, {}, deviceOpenHint(path, KMMAP_DEVICE_PATH));
     }
     const device = new KmmapDevice(fd, path, access);
     try {
@@ -212,10 +204,10 @@ export class KmmapDevice implements Disposable {
 
   set method(name: MappingMethod) {
     KmmapDevice.#brand(this);
-    validateMethod('method', name);
+    validateOneOf('method', name, MAPPING_METHODS);
     const arg = Buffer.alloc(4);
     arg.writeUInt32LE(MAPPING_METHODS.indexOf(name));
-    this.#ioctl(KMMAP_IOC_SET_METHOD, arg, (code) => (code === 'ENOTSUP' ? methodHint(name, this.#backing) : undefined));
+    this.#ioctl(KMMAP_IOC_SET_METHOD, arg, methodHint(name, this.#backing));
   }
 
   /**
@@ -234,8 +226,7 @@ export class KmmapDevice implements Disposable {
     arg.writeBigUInt64LE(BigInt(first), KMMAP_PFNS.offsets.first);
     arg.writeBigUInt64LE(BigInt(n), KMMAP_PFNS.offsets.count);
     arg.writeBigUInt64LE(n > 0 ? addressOf(pfns) : 0n, KMMAP_PFNS.offsets.pfns);
-    this.#ioctl(KMMAP_IOC_PFNS, arg, (code) =>
-      code === 'EPERM' ? 'Reading PFNs needs CAP_SYS_ADMIN (run as root)' : undefined);
+    this.#ioctl(KMMAP_IOC_PFNS, arg, pfnsHint);
     return pfns;
   }
 
@@ -248,8 +239,7 @@ export class KmmapDevice implements Disposable {
   fill(pattern: number | bigint | Uint8Array, options: FillOptions = {}): void {
     KmmapDevice.#brand(this);
     const { offset, length } = this.#range(options);
-    const addOffset = options.addOffset ?? false;
-    if (typeof addOffset !== 'boolean') throw invalidArgType('options.addOffset', 'of type boolean', addOffset);
+    const addOffset = validateBoolean('options.addOffset', options.addOffset ?? false);
     const { value, bytes } = encodePattern(pattern, addOffset);
     if (addOffset && (offset % 8 !== 0 || length % 8 !== 0)) {
       throw invalidArgValue('options', { offset, length }, 'must have offset and length that are multiples of 8 with addOffset');
@@ -261,8 +251,7 @@ export class KmmapDevice implements Disposable {
     arg.writeBigUInt64LE(value, o.pattern);
     arg.writeUInt32LE(bytes, o.pattern_len);
     arg.writeUInt32LE(addOffset ? KMMAP_FILL_ADD_OFFSET : 0, o.flags);
-    this.#ioctl(KMMAP_IOC_FILL, arg, (code) =>
-      code === 'EBADF' ? "fill() writes the buffer: open the device with access 'rw'" : undefined);
+    this.#ioctl(KMMAP_IOC_FILL, arg, fillHint);
   }
 
   /** CRC-32 of a range of the buffer computed by the kernel: equal to zlib.crc32() of the same bytes. */
@@ -272,8 +261,7 @@ export class KmmapDevice implements Disposable {
     const arg = Buffer.alloc(KMMAP_CHECKSUM.size);
     arg.writeBigUInt64LE(BigInt(offset), KMMAP_CHECKSUM.offsets.offset);
     arg.writeBigUInt64LE(BigInt(length), KMMAP_CHECKSUM.offsets.length);
-    this.#ioctl(KMMAP_IOC_CHECKSUM, arg, (code) =>
-      code === 'EBADF' ? 'checksum() reads the buffer: the descriptor must be open for reading' : undefined);
+    this.#ioctl(KMMAP_IOC_CHECKSUM, arg, checksumHint);
     return arg.readUInt32LE(KMMAP_CHECKSUM.offsets.crc32);
   }
 
@@ -296,15 +284,9 @@ export class KmmapDevice implements Disposable {
     try {
       return map(this.#fd, { offset, length, access });
     } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      if (e.syscall === 'mmap') {
-        e.path = this.#path;
-        if (e.code === 'ENXIO') e.message += `. Offset ${offset} is at or past the end of the buffer (${this.#size} bytes)`;
-        if (e.code === 'EINVAL' && offset + length > this.#size) {
-          e.message += `. ${length} bytes at offset ${offset} run past the end of the buffer (${this.#size} bytes)`;
-        }
-      }
-      throw e;
+      if ((err as SystemError).syscall !== 'mmap') throw err;
+      // map() named the fd: the device's path goes in `path`, the advice after map()'s.
+      throw withContext(err, { path: this.#path }, deviceMapHint(offset, length, this.#size));
     }
   }
 
@@ -344,19 +326,13 @@ export class KmmapDevice implements Disposable {
     return { offset, length };
   }
 
-  #ioctl(request: number, arg: Uint8Array, hint?: (code: string) => string | undefined): void {
+  #ioctl(request: number, arg: Uint8Array, hint?: Hint): void {
     KmmapDevice.#checkOpen(this);
     try {
       native.ioctl(this.#fd, request, arg);
     } catch (err) {
       throw withContext(err, { path: this.#path }, hint);
     }
-  }
-}
-
-function validateMethod(name: string, value: unknown): asserts value is MappingMethod {
-  if (typeof value !== 'string' || !(MAPPING_METHODS as readonly string[]).includes(value)) {
-    throw invalidArgValue(name, value, `must be one of: ${MAPPING_METHODS.map((m) => `'${m}'`).join(', ')}`);
   }
 }
 

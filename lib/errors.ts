@@ -92,26 +92,31 @@ export interface CodedError<Code extends ErrorCode = ErrorCode> extends Error {
 /** What kmmap throws: a coded error of its own or Node's, or a system error. Narrow on `code`. */
 export type KmmapError = CodedError | SystemError;
 
-function isNativeSystemError(err: unknown): err is SystemError {
+/** Advice for an errno's code ('EINVAL'), or undefined when there is none: hints.ts has them all. */
+export type Hint = (code: string) => string | undefined;
+
+function isSystemError(err: unknown): err is SystemError {
   return err instanceof Error && typeof (err as SystemError).errno === 'number' &&
     typeof (err as SystemError).syscall === 'string';
 }
 
 /**
- * Adds the file (path or fd) and a hint to a system error from the addon,
- * as `EINVAL: invalid argument, mmap '/proc/lkmc_mmap'. <hint>`.
- * Anything else is returned unchanged.
+ * The one way a hint reaches a system error (the addon's, or Node's own fs
+ * errors): adds the file (path or fd) unless the error names one already,
+ * and the hint for its code, as `EINVAL: invalid argument, mmap
+ * '/proc/lkmc_mmap'. <hint>`. Anything else is returned unchanged.
  */
 export function withContext(
   err: unknown,
   target: { path?: string | undefined; fd?: number | undefined },
-  hint?: (code: string) => string | undefined,
+  hint?: Hint,
 ): unknown {
-  if (!isNativeSystemError(err)) return err;
+  if (!isSystemError(err)) return err;
   // libuv names errno 95 ENOTSUP (as Node does) but describes it as the
   // socket-only EOPNOTSUPP; drivers return it for any unsupported request.
   if (err.code === 'ENOTSUP') err.message = err.message.replace('operation not supported on socket', 'operation not supported');
-  const name = target.path !== undefined ? `'${target.path}'` : target.fd !== undefined ? `fd ${target.fd}` : '';
+  const named = err.path !== undefined || err.fd !== undefined;
+  const name = named ? '' : target.path !== undefined ? `'${target.path}'` : target.fd !== undefined ? `fd ${target.fd}` : '';
   const extra = hint?.(err.code);
   err.message = `${err.message}${name ? ` ${name}` : ''}${extra ? `. ${extra}` : ''}`;
   if (target.path !== undefined) err.path = target.path;

@@ -15,17 +15,20 @@ export interface FileIdentity {
 }
 
 /**
- * What kmmap knows about a file before mapping it: `kind` says what its
- * size means. 'regular': stat's size, unless the file is on a pseudo
- * filesystem (asked only when it matters: statfs costs a third of a small
- * map()); 'block': the device's size; 'unsized': nothing (character devices).
+ * What kmmap knows about a file before mapping it, decided here once:
+ * `kind` says what its size means. 'regular': stat's size; 'block': the
+ * device's size; 'unsized': nothing (character devices, and "regular files"
+ * on a pseudo filesystem such as /proc, whose drivers decide).
  */
 export interface FileFacts {
-  identity: FileIdentity;
-  kind: 'regular' | 'block' | 'unsized';
-  size: bigint;
+  readonly identity: FileIdentity;
+  readonly kind: 'regular' | 'block' | 'unsized';
+  /** What stat says (a block device's size from the block layer). */
+  readonly size: bigint;
   /** 'zero' for /dev/zero (character device 1:5), whose shared mappings are shmem of the mapped size. */
-  device?: 'zero';
+  readonly device?: 'zero';
+  /** A file on hugetlbfs, where MAP_NORESERVE leaves pages to chance and ENOMEM means no free huge page. */
+  readonly hugetlbfs: boolean;
 }
 
 /**
@@ -41,25 +44,8 @@ const PSEUDO_FILESYSTEMS = new Set([
   0x62656570, // configfs
 ]);
 
-/** Whether the file at `path` (e.g. /proc/self/fd/<n>) is on a pseudo filesystem. */
-export function onPseudoFilesystem(path: RawPath): boolean {
-  try {
-    return PSEUDO_FILESYSTEMS.has(Number(fs.statfsSync(path).type));
-  } catch {
-    return false; // no /proc, or gone: then no size to trust or distrust either
-  }
-}
-
 const HUGETLBFS_MAGIC = 0x958458f6;
 
-/** Whether the open file is on hugetlbfs, where MAP_NORESERVE leaves pages to chance. */
-export function onHugetlbfs(fd: number): boolean {
-  try {
-    return Number(fs.statfsSync(`/proc/self/fd/${fd}`).type) === HUGETLBFS_MAGIC;
-  } catch {
-    return false;
-  }
-}
 
 // _IOR(0x12, 114, size_t): a block device's size in bytes (stat says 0).
 const BLKGETSIZE64 = 0x80081272;
@@ -86,33 +72,42 @@ export function identityOf(stat: { dev: bigint; ino: bigint }): FileIdentity {
   return { dev: stat.dev, ino: stat.ino };
 }
 
-/** What fstat(2) tells kmmap about an open fd. */
+/** What fstat(2) and fstatfs(2) tell kmmap about an open fd. */
 export interface FdStat {
   mode: number;
   size: bigint;
   dev: bigint;
   ino: bigint;
   rdev: bigint;
+  /** The filesystem's magic number (statfs f_type), 0 if unknown. */
+  filesystem: number;
 }
 
 // Reused by every fdStat() call: map() is on hot paths.
-const statOut = new BigUint64Array(5);
+const statOut = new BigUint64Array(6);
 
 /**
- * fstat(2) of any fd through the addon: faster than fs.fstatSync, and it
- * works for fds the runtime's fs did not open (memfds; Deno's fs knows only
- * its own). Throws the addon's system error (EBADF).
+ * fstat(2) and fstatfs(2) of any fd in one call to the addon: faster than
+ * fs.fstatSync and fs.statfsSync, and it works for fds the runtime's fs did
+ * not open (memfds; Deno's fs knows only its own). Throws the addon's system
+ * error (EBADF).
  */
 export function fdStat(fd: number): FdStat {
-  native.fstat(fd, statOut);
-  return { mode: Number(statOut[0]!), size: statOut[1]!, dev: statOut[2]!, ino: statOut[3]!, rdev: statOut[4]! };
+  native.fileFacts(fd, statOut);
+  return {
+    mode: Number(statOut[0]!), size: statOut[1]!, dev: statOut[2]!, ino: statOut[3]!, rdev: statOut[4]!, filesystem: Number(statOut[5]!),
+  };
 }
 
 const { S_IFMT, S_IFDIR, S_IFBLK, S_IFREG, S_IFCHR, S_IFIFO } = fs.constants;
 /** /dev/zero's device number (major 1, minor 5) as st_rdev holds it. */
 const DEV_ZERO = 0x105n;
 
-/** fstat and, for block devices, BLKGETSIZE64. Directories are refused here. */
+/**
+ * fstat and fstatfs (one addon call: a regular file on a pseudo filesystem
+ * is unsized, one on hugetlbfs is noted) and, for block devices,
+ * BLKGETSIZE64. Directories and FIFOs are refused here.
+ */
 export function fileFacts(fd: number, path: string | undefined): FileFacts {
   let stat: FdStat;
   try {
@@ -129,10 +124,13 @@ export function fileFacts(fd: number, path: string | undefined): FileFacts {
       'A FIFO (named pipe) is a stream with no memory to map: read it with fs, or map a file or device');
   }
   const identity = identityOf(stat);
-  if (type === S_IFBLK) return { identity, kind: 'block', size: blockDeviceSize(fd) };
-  if (type === S_IFREG) return { identity, kind: 'regular', size: stat.size };
-  if (type === S_IFCHR && stat.rdev === DEV_ZERO) return { identity, kind: 'unsized', size: 0n, device: 'zero' };
-  return { identity, kind: 'unsized', size: 0n };
+  if (type === S_IFBLK) return { identity, kind: 'block', size: blockDeviceSize(fd), hugetlbfs: false };
+  if (type === S_IFREG) {
+    const kind = PSEUDO_FILESYSTEMS.has(stat.filesystem) ? 'unsized' : 'regular';
+    return { identity, kind, size: stat.size, hugetlbfs: stat.filesystem === HUGETLBFS_MAGIC };
+  }
+  if (type === S_IFCHR && stat.rdev === DEV_ZERO) return { identity, kind: 'unsized', size: 0n, device: 'zero', hugetlbfs: false };
+  return { identity, kind: 'unsized', size: 0n, hugetlbfs: false };
 }
 
 /** The current size of the file at `path` or `fd`, if it is still the same file; else undefined. */
@@ -154,21 +152,13 @@ export function currentSize(identity: FileIdentity, path: RawPath | undefined, f
   return undefined;
 }
 
-/**
- * The length to map: options.length checked against the file, or the rest
- * of the file. Updates `facts.kind` to 'unsized' when statfs had to be asked
- * and found a pseudo filesystem.
- */
-export function mapLength(facts: FileFacts, fd: number, offset: bigint, length: number | undefined, allowBeyondEnd: boolean, path: string | undefined): number {
-  const lengthRequired = () => codedError('ERR_KMMAP_LENGTH_REQUIRED',
-    `${path ?? 'This fd'} is a device or a kernel file whose size stat cannot tell: pass options.length (e.g. PAGE_SIZE)`);
-  // A "regular file" of size 0 on /proc says nothing: its driver decides.
-  const pseudo = () => {
-    if (facts.kind === 'regular' && onPseudoFilesystem(`/proc/self/fd/${fd}`)) facts.kind = 'unsized';
-    return facts.kind === 'unsized';
-  };
-  if (facts.kind === 'unsized' || (length === undefined && pseudo())) {
-    if (length === undefined) throw lengthRequired();
+/** The length to map: options.length checked against the file, or the rest of the file. */
+export function mapLength(facts: FileFacts, offset: bigint, length: number | undefined, allowBeyondEnd: boolean, path: string | undefined): number {
+  if (facts.kind === 'unsized') {
+    if (length === undefined) {
+      throw codedError('ERR_KMMAP_LENGTH_REQUIRED',
+        `${path ?? 'This fd'} is a device or a kernel file whose size stat cannot tell: pass options.length (e.g. PAGE_SIZE)`);
+    }
     return length;
   }
   if (length === undefined) {
@@ -177,7 +167,7 @@ export function mapLength(facts: FileFacts, fd: number, offset: bigint, length: 
     }
     return Number(facts.size - offset);
   }
-  if (!allowBeyondEnd && !withinFile(facts.size, offset, length) && !pseudo()) {
+  if (!allowBeyondEnd) {
     checkWithinFile(facts.size, offset, length, path, 'map less, or pass allowBeyondEnd: true');
   }
   return length;

@@ -4,11 +4,15 @@
  * kmmap: map files, devices and kernel buffers into Node.js as zero-copy
  * Buffers, and see where they live in physical memory.
  */
-export { addressOf, ADVICE, map, Mapping, PAGE_SIZE } from './mapping';
+export { map } from './map';
+export { Mapping } from './mapping';
+export { addressOf, PAGE_SIZE } from './page';
+export { ADVICE } from './map-options';
 export type {
-  Access, Advice, AnonymousOptions, HugePageSize, LockOptions, MapOptions, MappingDescriptor,
+  Access, Advice, AnonymousOptions, HugePageSize, LockOptions, MapOptions,
   MappingRange, MemoryOptions, PathLike, Protection, ResizeOptions, SyncOptions,
-} from './mapping';
+} from './map-options';
+export type { MappingDescriptor } from './descriptor';
 export * as pagemap from './pagemap';
 export type { PagemapEntry, PagemapOptions } from './pagemap';
 export { ioctl, ioctlNumbers, KMMAP_IOC_MAGIC, LKMC_MMAP_IOC_PHYS_ADDR } from './ioctl';

@@ -3,6 +3,7 @@
 // Both files are root-only (mode 0400, and CAP_SYS_ADMIN to read).
 import * as fs from 'node:fs';
 import { invalidArgType, outOfRange } from './errors';
+import { pageFrameFileHint } from './hints';
 import { openProcFile, readEntries } from './procfs';
 import { validateBigInt, validateInteger, validateIterable, validateUint64 } from './validate';
 
@@ -118,10 +119,7 @@ function readByPfn(path: string, pfn: bigint | number, count: number): BigUint64
   const first = validateUint64('pfn', pfn, MAX_PFN);
   validateInteger('count', count, 0, MAX_PFNS);
   const out = new BigUint64Array(count);
-  const fd = openProcFile(path, {
-    denied: `Reading ${path} needs root (the file is mode 0400 and the kernel also wants CAP_SYS_ADMIN)`,
-    missing: `This kernel has no ${path} (it needs CONFIG_PROC_PAGE_MONITOR)`,
-  });
+  const fd = openProcFile(path, pageFrameFileHint(path));
   try {
     // Entry offsets are PFN * 8; PFNs stay far below 2^53.
     const got = readEntries(fd, path, Number(first), out);

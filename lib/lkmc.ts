@@ -1,4 +1,5 @@
 // /proc/lkmc_mmap, the module's one-page-per-open interface.
+import { lkmcPhysicalAddressHint } from './hints';
 import { ioctl, LKMC_MMAP_IOC_PHYS_ADDR } from './ioctl';
 
 /** Where the kmmap module puts its one-page-per-open file. */
@@ -10,10 +11,6 @@ export const LKMC_MMAP_PATH = '/proc/lkmc_mmap';
  */
 export function lkmcPhysicalAddress(fd: number): bigint {
   const out = new Uint8Array(8);
-  ioctl(fd, LKMC_MMAP_IOC_PHYS_ADDR, out, (code) => {
-    if (code === 'EPERM') return 'Reading physical addresses needs CAP_SYS_ADMIN (run as root)';
-    if (code === 'ENOTTY') return `This fd is not ${LKMC_MMAP_PATH}`;
-    return undefined;
-  });
+  ioctl(fd, LKMC_MMAP_IOC_PHYS_ADDR, out, lkmcPhysicalAddressHint(LKMC_MMAP_PATH));
   return Buffer.from(out.buffer).readBigUInt64LE(0);
 }

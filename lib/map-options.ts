@@ -1,9 +1,10 @@
-// The options of map() and map.anonymous(): their types, their checks, and
-// the mmap(2) prot/flags they become. Nothing here touches a file.
+// The options of map(), map.anonymous() and Mapping's methods: their types,
+// ADVICE, their checks, and the mmap(2) family's prot/flags they become.
+// Nothing here touches a file.
 import * as fs from 'node:fs';
 import { constants as bufferConstants } from 'node:buffer';
 import { invalidArgType, invalidArgValue } from './errors';
-import { validateBoolean, validateInteger, validateObject, validateUint64 } from './validate';
+import { SHARED_ACCESSES, validateAccess, validateBoolean, validateInteger, validateObject, validateUint64 } from './validate';
 
 /**
  * The longest mapping asked for: 2^52 bytes (4 PiB), more than any Linux
@@ -100,6 +101,77 @@ export interface AnonymousOptions extends MemoryOptions {
   shared?: boolean;
 }
 
+/** A file path, as fs takes it. */
+export type PathLike = string | Buffer | URL;
+
+/**
+ * Part of a mapping, in bytes from its first byte (`mapping.address`).
+ * `offset` defaults to 0, `length` to the rest of the mapping. Calls that
+ * work on pages apply to every page the range touches.
+ */
+export interface MappingRange {
+  offset?: number;
+  length?: number;
+}
+
+/** Options of `mapping.sync()`. */
+export interface SyncOptions {
+  /** Schedule the write-back and return at once (`MS_ASYNC`) instead of waiting (`MS_SYNC`). Default false. */
+  async?: boolean;
+  /** Also invalidate other mappings of the file so they see fresh data (`MS_INVALIDATE`). Default false. */
+  invalidate?: boolean;
+}
+
+/** Options of `mapping.lock()`. */
+export interface LockOptions {
+  /** Lock pages as they are first touched instead of faulting them all in now (`MLOCK_ONFAULT`). Default false. */
+  onFault?: boolean;
+}
+
+/** Options of `mapping.resize()`. */
+export interface ResizeOptions {
+  /** As for map(): let a file mapping grow past the file's end. Defaults to the mapping's own setting. */
+  allowBeyondEnd?: boolean;
+}
+
+/** Protections for `mapping.protect()`: `'none'` makes any access fatal (SIGSEGV), `'r'` any write. */
+export type Protection = 'none' | 'r' | 'rw';
+
+/** madvise(2) advice by name (`MADV_*` in lower case); the kernel refuses what it lacks with EINVAL. */
+export const ADVICE = Object.freeze({
+  normal: 0,
+  random: 1,
+  sequential: 2,
+  willneed: 3,
+  dontneed: 4,
+  free: 8,
+  remove: 9,
+  dontfork: 10,
+  dofork: 11,
+  mergeable: 12,
+  unmergeable: 13,
+  hugepage: 14,
+  nohugepage: 15,
+  dontdump: 16,
+  dodump: 17,
+  wipeonfork: 18,
+  keeponfork: 19,
+  cold: 20,
+  pageout: 21,
+  populate_read: 22,
+  populate_write: 23,
+  collapse: 25,
+} as const);
+
+/** A name of madvise advice: a key of ADVICE. */
+export type Advice = keyof typeof ADVICE;
+
+/** ADVICE's names, in order. */
+export const ADVICE_NAMES = Object.keys(ADVICE) as Advice[];
+
+/** Every Protection, in order. */
+export const PROTECTIONS: readonly Protection[] = ['none', 'r', 'rw'];
+
 const PROT_NONE = 0x0;
 const PROT_READ = 0x1;
 const PROT_WRITE = 0x2;
@@ -116,6 +188,10 @@ const MAP_SYNC = 0x80000;
 const HUGE_SHIFT = 26;
 const MFD_CLOEXEC = 0x1;
 const MFD_HUGETLB = 0x4;
+const MS_ASYNC = 1;
+const MS_INVALIDATE = 2;
+const MS_SYNC = 4;
+const MLOCK_ONFAULT = 1;
 
 /** The checked options and what they become, for the addon and for descriptor(). */
 export interface MemorySettings {
@@ -135,11 +211,6 @@ export interface FileSettings extends MemorySettings {
   length: number | undefined;
   allowBeyondEnd: boolean;
   sync: boolean;
-}
-
-/** Throws ERR_INVALID_ARG_TYPE unless `value` is a non-null object. */
-export function validateOptionsObject(name: string, value: unknown): void {
-  validateObject(name, value);
 }
 
 const UNIT: Record<string, number> = { KB: 1 << 10, MB: 1 << 20, GB: 1 << 30 };
@@ -195,11 +266,8 @@ export function memorySettings(options: MemoryOptions): MemorySettings {
 
 /** Checks map()'s options. */
 export function fileSettings(options: MapOptions): FileSettings {
-  validateOptionsObject('options', options);
-  const access = options.access ?? 'r';
-  if (access !== 'r' && access !== 'rw' && access !== 'copy') {
-    throw invalidArgValue('options.access', access, "must be one of: 'r', 'rw', 'copy'");
-  }
+  validateObject('options', options);
+  const access = validateAccess('options.access', options.access ?? 'r');
   const offset = validateUint64('options.offset', options.offset ?? 0);
   const length = options.length === undefined
     ? undefined
@@ -220,9 +288,8 @@ export function fileSettings(options: MapOptions): FileSettings {
 
 /** Checks map.anonymous()'s length and options. */
 export function anonymousSettings(length: unknown, options: AnonymousOptions): MemorySettings & { access: 'r' | 'rw'; shared: boolean; length: number } {
-  validateOptionsObject('options', options);
-  const access = options.access ?? 'rw';
-  if (access !== 'r' && access !== 'rw') throw invalidArgValue('options.access', access, "must be one of: 'r', 'rw'");
+  validateObject('options', options);
+  const access = validateAccess('options.access', options.access ?? 'rw', SHARED_ACCESSES);
   return Object.assign(memorySettings(options), {
     access,
     shared: options.shared === undefined ? true : validateBoolean('options.shared', options.shared),
@@ -271,3 +338,12 @@ export function fitsInBuffer(length: number): boolean {
   return length <= bufferConstants.MAX_LENGTH;
 }
 
+/** msync(2) flags for sync()'s options. */
+export function msyncFlags(async: boolean, invalidate: boolean): number {
+  return (async ? MS_ASYNC : MS_SYNC) | (invalidate ? MS_INVALIDATE : 0);
+}
+
+/** mlock2(2) flags for lock()'s options. */
+export function mlockFlags(onFault: boolean): number {
+  return onFault ? MLOCK_ONFAULT : 0;
+}

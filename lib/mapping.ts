@@ -1,142 +1,26 @@
-// map(), map.anonymous(), map.fromDescriptor() and the Mapping they return:
-// files, devices, kernel buffers and anonymous memory as zero-copy Buffers,
-// with the mmap family (msync, madvise, mlock2, mprotect, mincore, mremap)
-// as methods.
+// The Mapping class: a live memory mapping made by map.ts's factories (or
+// KmmapDevice#map()), with the mmap family (msync, madvise, mlock2,
+// mprotect, mincore, mremap) as methods.
 import * as fs from 'node:fs';
 import { constants as bufferConstants } from 'node:buffer';
 import { native } from './binding';
-import { type MappingDescriptor, DESCRIPTOR_KIND, validateDescriptor } from './descriptor';
+import { describe, mappedPath, type MappingDescriptor } from './descriptor';
 import {
-  type CodedError, codedError, illegalConstructor, runtimeName, invalidArgType, invalidArgValue, invalidThis, outOfRange, type SystemError, withContext,
+  type CodedError, codedError, illegalConstructor, runtimeName, invalidThis, outOfRange, type SystemError, withContext,
 } from './errors';
+import { checkWithinFile, currentSize, fdStat } from './file-bounds';
+import { adviceHint, type Hint, lockHint, memoryHint, remapHint } from './hints';
 import {
-  checkWithinFile, currentSize, fdStat, type FileFacts, type FileIdentity, fileFacts, identityOf, mapLength, onHugetlbfs, onPseudoFilesystem,
-} from './file-bounds';
-import { lockFailureHint } from './memlock';
-import {
-  type Access, type AnonymousOptions, anonymousMapFlags, anonymousSettings, type FileSettings, fileMapFlags,
-  fileSettings, fitsInBuffer, type MapOptions, MAX_MAP_LENGTH, memfdFlags, type MemorySettings, protFor, validateOptionsObject,
+  type Access, ADVICE, ADVICE_NAMES, type Advice, fitsInBuffer, type LockOptions, MAX_MAP_LENGTH, type MappingRange, mlockFlags,
+  msyncFlags, protFor, type Protection, PROTECTIONS, type ResizeOptions, type SyncOptions,
 } from './map-options';
-import { PAGE_SIZE } from './page';
-import { absolute, linkTarget, openForMapping, pathText, type RawPath, rawPathOf } from './paths';
-import { validateBoolean, validateFd, validateInteger, validateMemory } from './validate';
-
-export { PAGE_SIZE } from './page';
-export type { Access, AnonymousOptions, HugePageSize, MapOptions, MemoryOptions } from './map-options';
-export type { MappingDescriptor } from './descriptor';
-
-/** A file path, as fs takes it. */
-export type PathLike = string | Buffer | URL;
-
-/**
- * Part of a mapping, in bytes from its first byte (`mapping.address`).
- * `offset` defaults to 0, `length` to the rest of the mapping. Calls that
- * work on pages apply to every page the range touches.
- */
-export interface MappingRange {
-  offset?: number;
-  length?: number;
-}
-
-/** Options of `mapping.sync()`. */
-export interface SyncOptions {
-  /** Schedule the write-back and return at once (`MS_ASYNC`) instead of waiting (`MS_SYNC`). Default false. */
-  async?: boolean;
-  /** Also invalidate other mappings of the file so they see fresh data (`MS_INVALIDATE`). Default false. */
-  invalidate?: boolean;
-}
-
-/** Options of `mapping.lock()`. */
-export interface LockOptions {
-  /** Lock pages as they are first touched instead of faulting them all in now (`MLOCK_ONFAULT`). Default false. */
-  onFault?: boolean;
-}
-
-/** Options of `mapping.resize()`. */
-export interface ResizeOptions {
-  /** As for map(): let a file mapping grow past the file's end. Defaults to the mapping's own setting. */
-  allowBeyondEnd?: boolean;
-}
-
-/** Protections for `mapping.protect()`: `'none'` makes any access fatal (SIGSEGV), `'r'` any write. */
-export type Protection = 'none' | 'r' | 'rw';
-
-/** madvise(2) advice by name (`MADV_*` in lower case); the kernel refuses what it lacks with EINVAL. */
-export const ADVICE = Object.freeze({
-  normal: 0,
-  random: 1,
-  sequential: 2,
-  willneed: 3,
-  dontneed: 4,
-  free: 8,
-  remove: 9,
-  dontfork: 10,
-  dofork: 11,
-  mergeable: 12,
-  unmergeable: 13,
-  hugepage: 14,
-  nohugepage: 15,
-  dontdump: 16,
-  dodump: 17,
-  wipeonfork: 18,
-  keeponfork: 19,
-  cold: 20,
-  pageout: 21,
-  populate_read: 22,
-  populate_write: 23,
-  collapse: 25,
-} as const);
-
-/** A name of madvise advice: a key of ADVICE. */
-export type Advice = keyof typeof ADVICE;
-
-const MS_ASYNC = 1;
-const MS_INVALIDATE = 2;
-const MS_SYNC = 4;
-const MLOCK_ONFAULT = 1;
-
-/** Where a mapping's memory comes from: what descriptor() and resize() need to know. */
-interface Source {
-  /** How errors name the file: the path as given, or undefined (then the fd is named). */
-  displayPath: string | undefined;
-  /**
-   * A path that opens the same file, if known (absolute); for an fd mapping,
-   * found from the fd when needed. A Buffer when it is not valid UTF-8.
-   */
-  path: RawPath | undefined;
-  /** The caller's fd for an fd mapping, or the memfd the mapping owns. */
-  fd: number | undefined;
-  /** Undefined for private anonymous memory, which no one else can map. */
-  identity: FileIdentity | undefined;
-  /** The file offset of the mapping's first byte. */
-  offset: bigint;
-  /** What the file's size means (FileFacts): growing past the end of a sized file is refused. */
-  kind: FileFacts['kind'];
-  ownsMemfd: boolean;
-  /**
-   * Bytes from the base past which the memory has no backing however the
-   * file changes (a shared /dev/zero mapping's memory keeps its first size):
-   * resize() may not grow past it. Undefined: no such limit.
-   */
-  backedBytes?: number;
-}
-
-type Settings = MemorySettings & { sync: boolean; allowBeyondEnd: boolean };
-
-interface MappingInit {
-  handle: object;
-  /** Bytes between the page-aligned base and the first requested byte. */
-  delta: number;
-  length: number;
-  access: Access;
-  source: Source;
-  settings: Settings;
-}
+import { granuleOf, PAGE_SIZE, roundUp } from './page';
+import { openForMapping, pathText } from './paths';
+import { type Settings, setMappingConstructor, type Source, type MappingInit } from './source';
+import { validateBoolean, validateInteger, validateObject, validateOneOf } from './validate';
 
 /** True only while newMapping() runs the constructor: `new Mapping()` elsewhere is refused. */
 let constructing = false;
-/** `new Mapping(init)`, set by the class's static block (the constructor is private to it). */
-let construct: (init: MappingInit) => Mapping;
 
 /**
  * A live memory mapping. Its memory is `buffer` (or, beyond Buffer's
@@ -155,8 +39,15 @@ export class Mapping implements Disposable {
   #closed = false;
 
   static {
-    // The one way in: newMapping() below, which the constructor's check lets through.
-    construct = (init) => new Mapping(init);
+    // The one way in: source.ts's newMapping(), which the constructor's check lets through.
+    setMappingConstructor((init) => {
+      constructing = true;
+      try {
+        return new Mapping(init);
+      } finally {
+        constructing = false;
+      }
+    });
   }
 
   /**
@@ -167,6 +58,7 @@ export class Mapping implements Disposable {
     if (!constructing) throw illegalConstructor('Mapping', 'map(), map.anonymous() and map.fromDescriptor()');
     constructing = false;
     this.#handle = init.handle;
+    this.#base = init.base;
     this.#delta = init.delta;
     this.#length = init.length;
     this.#access = init.access;
@@ -181,8 +73,8 @@ export class Mapping implements Disposable {
     }
   }
 
+  /** Makes the whole-mapping Buffer, if the mapping fits in one. */
   #attach(): void {
-    this.#base = native.base(this.#handle);
     this.#buffer = fitsInBuffer(this.#length)
       ? Buffer.from(native.view(this.#handle, this.#delta, this.#length))
       : undefined;
@@ -286,12 +178,11 @@ export class Mapping implements Disposable {
   sync(range?: MappingRange, options: SyncOptions = {}): void {
     Mapping.#live(this, 'sync');
     const where = readRange(range);
-    validateOptionsObject('options', options);
+    validateObject('options', options);
     const async = validateBoolean('options.async', options.async);
     const invalidate = validateBoolean('options.invalidate', options.invalidate);
     const pages = this.#pages('sync', where, this.#granule);
-    const flags = (async ? MS_ASYNC : MS_SYNC) | (invalidate ? MS_INVALIDATE : 0);
-    this.#call('msync', () => native.msync(this.#handle, pages.offset, pages.length, flags));
+    this.#call('msync', () => native.msync(this.#handle, pages.offset, pages.length, msyncFlags(async, invalidate)));
   }
 
   /**
@@ -302,22 +193,18 @@ export class Mapping implements Disposable {
    */
   advise(advice: Advice, range?: MappingRange): void {
     Mapping.#live(this, 'advise');
-    if (typeof advice !== 'string' || !Object.hasOwn(ADVICE, advice)) {
-      throw invalidArgValue('advice', advice, `must be one of: ${Object.keys(ADVICE).map((name) => `'${name}'`).join(', ')}`);
-    }
+    validateOneOf('advice', advice, ADVICE_NAMES);
     const pages = this.#pages('advise', readRange(range), this.#granule);
-    this.#call('madvise', () => native.madvise(this.#handle, pages.offset, pages.length, ADVICE[advice]),
-      (code) => (code === 'EINVAL' ? `This kernel or this kind of mapping does not take advice '${advice}'` : undefined));
+    this.#call('madvise', () => native.madvise(this.#handle, pages.offset, pages.length, ADVICE[advice]), adviceHint(advice));
   }
 
   /** Locks the pages in RAM (`mlock2`); with `onFault`, each page as it is first touched. */
   lock(options: LockOptions = {}, range?: MappingRange): void {
     Mapping.#live(this, 'lock');
-    validateOptionsObject('options', options);
-    const flags = validateBoolean('options.onFault', options.onFault) ? MLOCK_ONFAULT : 0;
+    validateObject('options', options);
+    const flags = mlockFlags(validateBoolean('options.onFault', options.onFault));
     const pages = this.#pages('lock', readRange(range), this.#granule);
-    this.#call('mlock2', () => native.mlock(this.#handle, pages.offset, pages.length, flags),
-      (code) => lockFailureHint(code, pages.length));
+    this.#call('mlock2', () => native.mlock(this.#handle, pages.offset, pages.length, flags), lockHint(pages.length));
   }
 
   /** Unlocks pages locked by lock() or the `locked` option (`munlock`). */
@@ -336,9 +223,7 @@ export class Mapping implements Disposable {
    */
   protect(access: Protection, range?: MappingRange): void {
     Mapping.#live(this, 'protect');
-    if (access !== 'none' && access !== 'r' && access !== 'rw') {
-      throw invalidArgValue('access', access, "must be one of: 'none', 'r', 'rw'");
-    }
+    validateOneOf('access', access, PROTECTIONS);
     const pages = this.#pages('protect', readRange(range), this.#granule);
     this.#call('mprotect', () => native.mprotect(this.#handle, pages.offset, pages.length, protFor(access)));
   }
@@ -364,7 +249,7 @@ export class Mapping implements Disposable {
   resize(newLength: number, options: ResizeOptions = {}): Buffer | null {
     Mapping.#live(this, 'resize');
     const length = validateInteger('newLength', newLength, 1, MAX_MAP_LENGTH);
-    validateOptionsObject('options', options);
+    validateObject('options', options);
     const allowOption = options.allowBeyondEnd;
     const allowBeyondEnd = allowOption === undefined ? this.#settings.allowBeyondEnd : validateBoolean('options.allowBeyondEnd', allowOption);
     // The getter of options.allowBeyondEnd may have closed or resized the mapping.
@@ -376,7 +261,7 @@ export class Mapping implements Disposable {
         `A shared mapping of ${source.displayPath ?? '/dev/zero'} keeps the size it was made with (${source.backedBytes - this.#delta} bytes), ` +
         'and touching memory past it would raise SIGBUS: map /dev/zero again with the new length, or use map.anonymous() and resize that');
     }
-    if (source.kind !== 'unsized' && !allowBeyondEnd && length > this.#length && !this.#onPseudoFilesystem()) {
+    if (source.kind !== 'unsized' && !allowBeyondEnd && length > this.#length) {
       const size = currentSize(source.identity!, source.path, source.fd);
       const fix = 'resize less, or pass { allowBeyondEnd: true }';
       if (size === undefined) {
@@ -390,18 +275,7 @@ export class Mapping implements Disposable {
       // Never shrink it: a worker may map the tail through a descriptor.
       native.ftruncate(source.fd!, mapped);
     }
-    const hint = (code: string) => {
-      if (code === 'EFAULT') {
-        return 'The driver does not let this mapping grow (VM_DONTEXPAND or VM_PFNMAP), or parts of it differ ' +
-          '(protect(), lock() or advise() on part of it split it: apply them to the whole mapping, or undo them, first)';
-      }
-      if (code === 'EINVAL') return 'The file or device does not let this mapping change size';
-      return undefined;
-    };
-    const remap = (fd?: number) => viewsDetached('resize', () => (fd === undefined
-      ? native.remap(this.#handle, mapped, viewsMayStayAttached)
-      : native.remap(this.#handle, mapped, viewsMayStayAttached, fd)));
-    const base = this.#call('mremap', () => remap(), hint);
+    let base = this.#call('mremap', () => viewsDetached('resize', () => native.remap(this.#handle, mapped, viewsMayStayAttached)), remapHint);
     if (base === undefined) {
       // The kernel cannot keep the old pages mapped while it moves them, and
       // a view may still be in use: the file is mapped again instead.
@@ -417,11 +291,12 @@ export class Mapping implements Disposable {
           'Keep an fd of the file open and map that, or copy the data into map.anonymous() memory and resize that');
       }
       try {
-        this.#call('mremap', () => remap(again.fd), hint);
+        base = this.#call('mremap', () => viewsDetached('resize', () => native.remap(this.#handle, mapped, viewsMayStayAttached, again.fd)), remapHint);
       } finally {
         if (again.close) fs.closeSync(again.fd);
       }
     }
+    this.#base = base;
     this.#length = length;
     this.#attach();
     return this.#buffer ?? null;
@@ -437,29 +312,7 @@ export class Mapping implements Disposable {
    */
   descriptor(): MappingDescriptor {
     Mapping.#live(this, 'descriptor');
-    const source = this.#source;
-    if (source.identity === undefined) {
-      throw codedError('ERR_KMMAP_NOT_SHAREABLE',
-        'Private anonymous memory belongs to this mapping alone: use map.anonymous(length, { shared: true }) for memory another thread can map');
-    }
-    const settings = this.#settings;
-    const path = this.#reopenablePath(source, source.identity);
-    return {
-      kind: DESCRIPTOR_KIND,
-      path: pathText(path),
-      ...(typeof path === 'string' ? {} : { pathBytes: path.toString('base64') }),
-      offset: source.offset.toString(),
-      length: this.#length,
-      access: this.#access,
-      dev: source.identity.dev.toString(),
-      ino: source.identity.ino.toString(),
-      populate: settings.populate,
-      locked: settings.locked,
-      noreserve: settings.noreserve,
-      hugetlb: settings.hugePageSize === 0 ? false : settings.hugePageSize,
-      sync: settings.sync,
-      allowBeyondEnd: settings.allowBeyondEnd,
-    };
+    return describe(this.#source, this.#settings, this.#length, this.#access);
   }
 
   /**
@@ -491,7 +344,7 @@ export class Mapping implements Disposable {
   }
 
   get #granule(): number {
-    return this.#settings.hugePageSize || PAGE_SIZE;
+    return granuleOf(this.#settings.hugePageSize);
   }
 
   /** Throws ERR_INVALID_THIS unless `self` is a Mapping that map() made (not an object with its prototype). */
@@ -526,13 +379,13 @@ export class Mapping implements Disposable {
     return { offset: alignedStart, length: roundUp(start + length, granule) - alignedStart };
   }
 
-  #call<T>(syscall: string, fn: () => T, hint?: (code: string) => string | undefined): T {
+  #call<T>(syscall: string, fn: () => T, hint: Hint = memoryHint(syscall, this.#access)): T {
     try {
       return fn();
     } catch (err) {
       const source = this.#source;
-      const target = { path: source.displayPath ?? pathText(this.#path()), fd: source.ownsMemfd ? undefined : source.fd };
-      throw withContext(err, target, (code) => hint?.(code) ?? memoryHint(syscall, code, this.#access));
+      const target = { path: source.displayPath ?? pathText(mappedPath(source)), fd: source.ownsMemfd ? undefined : source.fd };
+      throw withContext(err, target, hint);
     }
   }
 
@@ -553,7 +406,7 @@ export class Mapping implements Disposable {
     } catch {
       // closed by the caller: try the path
     }
-    const path = this.#path();
+    const path = mappedPath(source);
     if (path === undefined) return { fd: -1, close: false };
     let fd: number;
     try {
@@ -570,48 +423,6 @@ export class Mapping implements Disposable {
     }
     fs.closeSync(fd);
     return { fd: -1, close: false };
-  }
-
-  /** The mapped file's path: as mapped, or (fd mappings) where the fd leads while it is open. */
-  #path(): RawPath | undefined {
-    const source = this.#source;
-    if (source.path !== undefined || source.fd === undefined || source.identity === undefined) return source.path;
-    const target = linkTarget(source.fd);
-    if (target === undefined) return undefined;
-    try {
-      const stat = fs.statSync(target, { bigint: true });
-      return stat.dev === source.identity.dev && stat.ino === source.identity.ino ? target : undefined;
-    } catch {
-      return undefined;
-    }
-  }
-
-  /** Whether a 'regular' file is on /proc or the like, where its size means nothing (asked once). */
-  #onPseudoFilesystem(): boolean {
-    const source = this.#source;
-    if (source.kind !== 'regular') return false;
-    const where = source.fd !== undefined ? `/proc/self/fd/${source.fd}` : source.path;
-    if (where !== undefined && onPseudoFilesystem(where)) source.kind = 'unsized';
-    return source.kind === 'unsized';
-  }
-
-  #reopenablePath(source: Source, identity: FileIdentity): RawPath {
-    const matches = (stat: () => { dev: bigint; ino: bigint }) => {
-      try {
-        const s = stat();
-        return s.dev === identity.dev && s.ino === identity.ino;
-      } catch {
-        return false;
-      }
-    };
-    const path = source.ownsMemfd ? undefined : this.#path();
-    if (path !== undefined && matches(() => fs.statSync(path, { bigint: true }))) return path;
-    // /proc/<pid>/fd/<n> opens the fd's file itself, even a memfd or a deleted file.
-    if (source.fd !== undefined && matches(() => fdStat(source.fd!))) {
-      return `/proc/${process.pid}/fd/${source.fd}`;
-    }
-    throw codedError('ERR_KMMAP_NOT_SHAREABLE',
-      `${source.displayPath ?? 'The mapped file'} can no longer be opened by path: it was renamed or deleted, and no open fd of it is known`);
   }
 }
 
@@ -646,10 +457,6 @@ function viewsDetached<T>(method: string, fn: () => T): T {
   }
 }
 
-function roundUp(value: number, granule: number): number {
-  return Math.ceil(value / granule) * granule;
-}
-
 /** A MappingRange's fields as read, once, before the mapping's state is looked at. */
 interface RangeFields {
   offset: unknown;
@@ -659,255 +466,6 @@ interface RangeFields {
 /** Reads a range argument's fields (running any getters) without judging them yet: Mapping#pages does. */
 function readRange(range: MappingRange | undefined): RangeFields | undefined {
   if (range === undefined) return undefined;
-  validateOptionsObject('range', range);
+  validateObject('range', range);
   return { offset: range.offset, length: range.length };
 }
-
-function newMapping(init: MappingInit): Mapping {
-  constructing = true;
-  try {
-    return construct(init);
-  } finally {
-    constructing = false;
-  }
-}
-
-function memoryHint(syscall: string, code: string, access: Access): string | undefined {
-  if (syscall === 'mprotect' && code === 'EACCES') {
-    return access === 'r'
-      ? "The file was opened read-only: map it with access 'rw' (or 'copy' for private writes) to make it writable"
-      : 'The file does not allow this protection';
-  }
-  if (syscall === 'msync' && code === 'EBUSY') return 'invalidate cannot apply while pages are locked: unlock() first';
-  if (syscall === 'msync' && code === 'ENOMEM') return 'Part of the range is not mapped';
-  if (syscall === 'msync' && code === 'EINVAL') {
-    return 'This device has no fsync: its memory is the device\'s own, with nothing to write back (sync({ async: true }) does not ask for one)';
-  }
-  return undefined;
-}
-
-/** Virtual address of the first byte of a buffer, typed array, DataView or ArrayBuffer. */
-export function addressOf(buffer: ArrayBufferView | ArrayBuffer): bigint {
-  validateMemory('buffer', buffer);
-  return native.addressOf(buffer);
-}
-
-function mmapHint(
-  code: string, settings: MemorySettings & { access: Access; sync?: boolean }, isPath: boolean, huge = settings.hugePageSize !== 0,
-): string | undefined {
-  switch (code) {
-    case 'EACCES':
-      return settings.access === 'rw'
-        ? isPath
-          ? "The file is not writable: map it with access 'r' (or 'copy' for private writes)"
-          : "Open the fd read-write (O_RDWR) or map with access 'r' or 'copy'"
-        : 'The file was not opened for reading';
-    case 'ENODEV':
-      return 'This kind of file cannot be memory-mapped';
-    case 'ENOTSUP': // EOPNOTSUPP: one number on Linux, named as Node names it
-      return settings.sync
-        ? 'MAP_SYNC (options.sync) needs a file on a DAX filesystem (persistent memory mounted with -o dax): drop options.sync'
-        : undefined;
-    case 'EINVAL':
-      return settings.hugePageSize !== 0
-        ? 'options.hugetlb needs anonymous memory or a file on hugetlbfs, and a huge page size this machine has'
-        : 'The file or device rejected this length or offset';
-    case 'ENOMEM':
-      return huge
-        ? 'No free huge pages of this size: reserve some (/proc/sys/vm/nr_hugepages or the hugepages-*kB directories in /sys/kernel/mm/hugepages)' +
-          (settings.hugePageSize !== 0 ? ' or drop options.hugetlb' : ' (the file is on hugetlbfs)')
-        : 'Not enough address space or memory for this length';
-    case 'EBADF':
-      return 'The fd is not open';
-    default:
-      return undefined;
-  }
-}
-
-/** Locks a new mapping if asked to; unmaps it again if that fails. */
-function finish(mapping: Mapping, settings: MemorySettings): Mapping {
-  if (settings.locked) {
-    try {
-      mapping.lock();
-    } catch (err) {
-      mapping.close();
-      throw err;
-    }
-  }
-  return mapping;
-}
-
-interface FdSource {
-  displayPath: string | undefined;
-  path: RawPath | undefined;
-  /** The caller's fd, kept for descriptor() and resize() (undefined when kmmap opened it). */
-  fd: number | undefined;
-}
-
-function mapFd(fd: number, settings: FileSettings, from: FdSource): Mapping {
-  const facts = fileFacts(fd, from.displayPath);
-  const length = mapLength(facts, fd, settings.offset, settings.length, settings.allowBeyondEnd, from.displayPath);
-  const granule = settings.hugePageSize || PAGE_SIZE;
-  const delta = Number(settings.offset % BigInt(granule));
-  const shared = settings.access !== 'copy';
-  if (facts.device === 'zero' && shared && settings.offset >= BigInt(PAGE_SIZE)) {
-    // Shared, /dev/zero is a fresh shmem object of the mapped size, read from the file offset.
-    throw codedError('ERR_KMMAP_BEYOND_END',
-      `A shared mapping of ${from.displayPath ?? '/dev/zero'} is new memory as long as the mapping, and an offset (${settings.offset}) ` +
-      "moves it past that memory's end, where touching it would raise SIGBUS: map it at offset 0 (every offset reads zeros) or with access 'copy'");
-  }
-  if (settings.noreserve && settings.hugePageSize === 0 && facts.kind === 'regular' && onHugetlbfs(fd)) {
-    throw invalidArgValue('options.noreserve', true,
-      'cannot map a file on hugetlbfs: with no huge pages reserved, touching a page when none is free raises SIGBUS, which kills the process. ' +
-      'Drop options.noreserve');
-  }
-  let handle: object;
-  try {
-    handle = native.map(fd, roundUp(delta + length, granule), settings.offset - BigInt(delta),
-      protFor(settings.access), fileMapFlags(settings), -1);
-  } catch (err) {
-    const isPath = from.displayPath !== undefined;
-    const huge = settings.hugePageSize !== 0 || onHugetlbfs(fd);
-    throw withContext(err, isPath ? { path: from.displayPath } : { fd }, (code) => mmapHint(code, settings, isPath, huge));
-  }
-  const source: Source = {
-    displayPath: from.displayPath,
-    path: from.path,
-    fd: from.fd,
-    identity: facts.identity,
-    offset: settings.offset,
-    kind: facts.kind,
-    ownsMemfd: false,
-    ...(facts.device === 'zero' && shared ? { backedBytes: roundUp(delta + length, granule) } : {}),
-  };
-  return finish(newMapping({ handle, delta, length, access: settings.access, source, settings }), settings);
-}
-
-
-/** map(pathOrFd, options?): see `map`. */
-function mapFile(pathOrFd: PathLike | number, options: MapOptions = {}): Mapping {
-  const path = typeof pathOrFd === 'number' ? undefined : rawPathOf(pathOrFd);
-  if (path === undefined && typeof pathOrFd !== 'number') {
-    throw invalidArgType('pathOrFd', 'a path (string, Buffer or URL) or a file descriptor (number)', pathOrFd);
-  }
-  const settings = fileSettings(options);
-  if (path === undefined) {
-    const fd = validateFd('pathOrFd', pathOrFd);
-    return mapFd(fd, settings, { displayPath: undefined, path: undefined, fd });
-  }
-  const fd = openForMapping(path, settings.access === 'rw');
-  try {
-    // The mapping holds its own reference to the file.
-    return mapFd(fd, settings, { displayPath: pathText(path), path: absolute(path), fd: undefined });
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/** @internal map() of an fd opened from `path` by kmmap itself (`kmmap dump`): errors name the path. */
-export function mapOpened(fd: number, path: string, options: MapOptions): Mapping {
-  return mapFd(fd, fileSettings(options), { displayPath: path, path: absolute(path), fd: undefined });
-}
-
-/**
- * Maps `length` bytes of zeroed anonymous memory. Shared (the default), it
- * lives in a memfd the mapping owns: `mapping.memfd` can be given to a child
- * process (spawn's `stdio`) to map with map(fd), and `descriptor()` lets a
- * worker map the same pages. Private (`shared: false`) memory is this
- * mapping's alone.
- */
-function mapAnonymous(length: number, options: AnonymousOptions = {}): Mapping {
-  const settings = anonymousSettings(length, options);
-  const granule = settings.hugePageSize || PAGE_SIZE;
-  const mapped = roundUp(settings.length, granule);
-  let memfd = -1;
-  if (settings.shared) {
-    try {
-      memfd = native.memfdCreate('kmmap-anonymous', memfdFlags(settings));
-    } catch (err) {
-      throw withContext(err, {}, (code) => (code === 'EINVAL' && settings.hugePageSize !== 0
-        ? 'This machine has no huge pages of this size' : undefined));
-    }
-  }
-  let handle: object;
-  let identity: FileIdentity | undefined;
-  try {
-    if (memfd >= 0) {
-      // Through the addon, which made the memfd: the runtime's fs may not know it (Deno).
-      native.ftruncate(memfd, mapped);
-      identity = identityOf(fdStat(memfd));
-    }
-    handle = native.map(memfd, mapped, 0n, protFor(settings.access), anonymousMapFlags(settings), memfd);
-  } catch (err) {
-    if (memfd >= 0) native.close(memfd);
-    throw withContext(err, {}, (code) => mmapHint(code, settings, false));
-  }
-  const source: Source = {
-    displayPath: undefined,
-    path: undefined,
-    fd: memfd >= 0 ? memfd : undefined,
-    identity,
-    offset: 0n,
-    kind: 'unsized',
-    ownsMemfd: memfd >= 0,
-  };
-  const all: Settings = Object.assign(settings, { sync: false, allowBeyondEnd: false });
-  return finish(newMapping({ handle, delta: 0, length: settings.length, access: settings.access, source, settings: all }), settings);
-}
-
-/**
- * Maps what `mapping.descriptor()` described: the same file region with the
- * same options, e.g. in a worker thread. Throws ERR_KMMAP_DESCRIPTOR_STALE
- * if the path now leads to another file than the one described.
- */
-function mapDescriptor(descriptor: MappingDescriptor): Mapping {
-  const d = validateDescriptor(descriptor);
-  const path: RawPath = d.pathBytes === undefined ? d.path : Buffer.from(d.pathBytes, 'base64');
-  const stale = (stat: fs.BigIntStats) => {
-    if (stat.dev.toString() === d.dev && stat.ino.toString() === d.ino) return;
-    throw codedError('ERR_KMMAP_DESCRIPTOR_STALE',
-      `${d.path} is no longer the file that was mapped (its device and inode changed): describe the mapping again`);
-  };
-  // Checked before opening: opening a path that now leads elsewhere (a FIFO, a tty) may block or have effects.
-  stale(fs.statSync(path, { bigint: true }));
-  const fd = openForMapping(path, d.access === 'rw');
-  try {
-    stale(fs.fstatSync(fd, { bigint: true }));
-    const settings = fileSettings({
-      offset: BigInt(d.offset),
-      length: d.length,
-      access: d.access,
-      populate: d.populate,
-      locked: d.locked,
-      noreserve: d.noreserve,
-      hugetlb: d.hugetlb === false ? false : d.hugetlb,
-      sync: d.sync,
-      allowBeyondEnd: d.allowBeyondEnd,
-    });
-    // The path may be /proc/<pid>/fd/<n>: keep it, it stays valid as long as the original.
-    return mapFd(fd, settings, { displayPath: d.path, path, fd: undefined });
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/**
- * Maps a file, device or /proc entry (by path or open fd) into memory and
- * returns it as a Mapping whose `buffer` is the mapped memory, zero-copy.
- * With access 'r' or 'rw' the mapping is shared (MAP_SHARED): writes reach
- * the file and other mappings of it; 'copy' is private copy-on-write.
- * Several mappings of one open fd are independent views of the same memory.
- *
- * - `map.anonymous(length, options?)`: zeroed memory, shared through a memfd
- *   by default;
- * - `map.fromDescriptor(descriptor)`: maps again what `mapping.descriptor()`
- *   described, e.g. in a worker thread.
- *
- * @example
- * using m = map('/proc/lkmc_mmap', { length: PAGE_SIZE, access: 'rw' });
- * m.buffer.toString('latin1', 0, 4); // 'asdf'
- */
-export const map: typeof mapFile & {
-  anonymous: typeof mapAnonymous;
-  fromDescriptor: typeof mapDescriptor;
-} = Object.assign(mapFile, { anonymous: mapAnonymous, fromDescriptor: mapDescriptor });

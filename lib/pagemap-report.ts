@@ -4,7 +4,7 @@
 // data; lib/cli.ts only formats it.
 import * as kpageflags from './kpageflags';
 import { codedError, outOfRange, pfnHiddenError } from './errors';
-import { PAGE_SIZE } from './mapping';
+import { PAGE_SIZE } from './page';
 import * as pagemap from './pagemap';
 import type { CodedError, SystemError } from './errors';
 

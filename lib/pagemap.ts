@@ -4,8 +4,10 @@
 import * as fs from 'node:fs';
 import { native } from './binding';
 import { codedError, invalidArgType, invalidArgValue, outOfRange, pfnHiddenError, withContext } from './errors';
-import { Mapping, PAGE_SIZE } from './mapping';
-import { maps, openProcFile, Pid, procDir, processAccessHint, readEntries, type MemoryArea } from './procfs';
+import { Mapping } from './mapping';
+import { PAGE_SIZE } from './page';
+import { pagemapScanHint, processAccessHint } from './hints';
+import { maps, openProcFile, Pid, procDir, readEntries, type MemoryArea } from './procfs';
 import { validateBigInt, validateBigUint64Array, validateInteger, validateMemory, validateObject, validateUint64 } from './validate';
 
 export { maps } from './procfs';
@@ -92,7 +94,7 @@ export type PagemapFlagName = 'soft-dirty' | 'exclusive' | 'uffd-wp' | 'guard' |
  * 'exclusive', 'uffd-wp', 'guard', 'file', 'swapped', 'present'.
  */
 export function flagNames(entry: PagemapEntry): PagemapFlagName[] {
-  if (typeof entry !== 'object' || entry === null) throw invalidArgType('entry', 'a PagemapEntry (from decode(), range() or entry())', entry);
+  validateObject('entry', entry, { binary: true, expected: 'a PagemapEntry (from decode(), range() or entry())' });
   for (const name of ['softDirty', 'exclusive', 'uffdWriteProtected', 'guard', 'fileOrSharedAnon', 'swapped', 'present'] as const) {
     if (typeof entry[name] !== 'boolean') throw invalidArgType(`entry.${name}`, 'of type boolean', entry[name]);
   }
@@ -290,9 +292,7 @@ function scanIoctl(fd: number, path: string, start: bigint, end: bigint, mask: n
     try {
       result = native.pagemapScan(fd, from, end, mask, out);
     } catch (err) {
-      throw withContext(err, { path }, (code) =>
-        code === 'ENOTTY' ? 'PAGEMAP_SCAN needs Linux 6.7 or later: use method \'pagemap\' or \'auto\''
-          : code === 'EFAULT' ? 'The range reaches beyond the user address space' : undefined);
+      throw withContext(err, { path }, pagemapScanHint);
     }
     for (let i = 0; i < result.regions; i++) {
       // Linux 6.18 can report regions past walkEnd (up to the end of the

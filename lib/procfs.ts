@@ -4,7 +4,8 @@
 import * as fs from 'node:fs';
 import { native } from './binding';
 import { validateInteger } from './validate';
-import { withContext } from './errors';
+import { type Hint, withContext } from './errors';
+import { processAccessHint } from './hints';
 
 /** A process: its pid, or 'self' for the calling process. */
 export type Pid = number | 'self';
@@ -16,34 +17,16 @@ export function procDir(pid: unknown = 'self'): string {
 }
 
 /**
- * Opens a /proc file for reading. Permission errors (EACCES, EPERM) keep
- * Node's shape (code, errno, syscall 'open', path) and gain `denied`, which
- * says what the reader lacks; ENOENT gains `missing`.
+ * Opens a /proc file for reading. Errors keep Node's shape (code, errno,
+ * syscall 'open', path) and gain `hint`'s advice (what permission is
+ * missing, or what is absent).
  */
-export function openProcFile(path: string, hints: { denied: string; missing?: string }): number {
+export function openProcFile(path: string, hint: Hint): number {
   try {
     return fs.openSync(path, 'r');
   } catch (err) {
-    throw addHint(err, (code) => (code === 'EACCES' || code === 'EPERM' ? hints.denied : code === 'ENOENT' ? hints.missing : undefined));
+    throw withContext(err, {}, hint);
   }
-}
-
-function addHint(err: unknown, hint: (code: string) => string | undefined): unknown {
-  if (err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string') {
-    const extra = hint((err as NodeJS.ErrnoException).code!);
-    if (extra) err.message = `${err.message}. ${extra}`;
-  }
-  return err;
-}
-
-/** The hint for a pagemap or maps file another process's owner guards. */
-export function processAccessHint(pid: Pid): { denied: string; missing: string } {
-  return {
-    denied: pid === 'self'
-      ? 'This process may not read its own page tables here'
-      : `Reading process ${pid}'s page tables needs ptrace access to it: the same user (and kernel.yama.ptrace_scope permitting), or CAP_SYS_PTRACE (run as root)`,
-    missing: `There is no process ${pid}`,
-  };
 }
 
 /** Entries per pread: 512 KiB of entries. */

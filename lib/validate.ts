@@ -1,7 +1,8 @@
 // Argument checks shared by the public API. Native code never sees a value
 // that did not pass through here.
 import { types } from 'node:util';
-import { invalidArgType, outOfRange } from './errors';
+import { invalidArgType, invalidArgValue, outOfRange } from './errors';
+import type { Access } from './map-options';
 
 export function validateInteger(name: string, value: unknown, min: number, max: number): number {
   if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value);
@@ -106,10 +107,34 @@ export function validateIterable(name: string, value: unknown, expected: string)
  * An options (or range) object: any non-null object but binary data (an
  * ArrayBuffer, a typed array or DataView, real or only by prototype, whose
  * `length` and `offset` would be the engine's accessors, never options).
+ * With `binary`, any non-null object (a record whose fields are checked
+ * next, such as a descriptor); `expected` words the type error.
  */
-export function validateObject(name: string, value: unknown): void {
-  if (typeof value !== 'object' || value === null || value instanceof (typedArrayPrototype.constructor as typeof Uint8Array) ||
-    value instanceof DataView || ArrayBuffer.isView(value) || value instanceof ArrayBuffer || types.isAnyArrayBuffer(value)) {
-    throw invalidArgType(name, 'of type object', value);
+export function validateObject(name: string, value: unknown, { binary = false, expected = 'of type object' } = {}): void {
+  if (typeof value === 'object' && value !== null && (binary || !(value instanceof (typedArrayPrototype.constructor as typeof Uint8Array) ||
+    value instanceof DataView || ArrayBuffer.isView(value) || value instanceof ArrayBuffer || types.isAnyArrayBuffer(value)))) {
+    return;
   }
+  throw invalidArgType(name, expected, value);
+}
+
+/** Whether `value` is one of `allowed` (strings compared as they are). */
+export function isOneOf<T extends string>(value: unknown, allowed: readonly T[]): value is T {
+  return typeof value === 'string' && (allowed as readonly string[]).includes(value);
+}
+
+/** One of a fixed set of names, or ERR_INVALID_ARG_VALUE listing them: "must be one of: 'r', 'rw'". */
+export function validateOneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T {
+  if (isOneOf(value, allowed)) return value;
+  throw invalidArgValue(name, value, `must be one of: ${allowed.map((item) => `'${item}'`).join(', ')}`);
+}
+
+/** Every access of map(); map.anonymous() and devices take the first two. */
+export const ACCESSES: readonly Access[] = ['r', 'rw', 'copy'];
+/** The accesses of map.anonymous() and of devices. */
+export const SHARED_ACCESSES: readonly ('r' | 'rw')[] = ['r', 'rw'];
+
+/** An access name (options.access): one of `allowed`, by default any of ACCESSES. */
+export function validateAccess<T extends Access>(name: string, value: unknown, allowed: readonly T[] = ACCESSES as readonly T[]): T {
+  return validateOneOf(name, value, allowed);
 }

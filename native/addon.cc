@@ -9,6 +9,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   kmmap::InitMemory(env, exports);
   kmmap::InitPagemap(env, exports);
   kmmap::InitIoctl(env, exports);
+  kmmap::InitHelpers(env, exports);
   return exports;
 }
 

@@ -9,5 +9,6 @@ void InitMapping(Napi::Env env, Napi::Object exports);
 void InitMemory(Napi::Env env, Napi::Object exports);
 void InitPagemap(Napi::Env env, Napi::Object exports);
 void InitIoctl(Napi::Env env, Napi::Object exports);
+void InitHelpers(Napi::Env env, Napi::Object exports);
 
 }  // namespace kmmap

@@ -73,6 +73,10 @@ struct MappingRange {
 };
 bool ReadMappingRange(const Napi::CallbackInfo& info, MappingRange* range);
 
+// Whether kmmap may own one more fd (a memfd made for a mapping): false,
+// with ERR_KMMAP_TOO_MANY_MAPPINGS pending, when its budget is spent.
+bool CheckOwnedFdBudget(Napi::Env env);
+
 // sysconf(_SC_PAGESIZE), read once.
 size_t PageSize();
 

@@ -21,8 +21,6 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -361,9 +359,10 @@ Napi::Value TooMany(Napi::Env env, const char* what, size_t budget) {
   return ThrowCoded(env, "ERR_KMMAP_TOO_MANY_MAPPINGS", message.c_str());
 }
 
-// map(fd, length, offset: bigint, prot, flags, ownedFd) -> handle.
-// fd is -1 for MAP_ANONYMOUS. ownedFd (or -1) is closed with the mapping,
-// but only once this call succeeded.
+// map(fd, length, offset: bigint, prot, flags, ownedFd) -> { handle, base }.
+// length is whole pages (lib/ rounds: page.ts), fd is -1 for MAP_ANONYMOUS.
+// ownedFd (or -1) is closed with the mapping, but only once this call
+// succeeded. base: the bigint address of the first mapped byte.
 Napi::Value Map(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   KMMAP_EXPECT(info.Length() == 6 && info[0].IsNumber() &&
@@ -376,8 +375,9 @@ Napi::Value Map(const Napi::CallbackInfo& info) {
   bool lossless = false;
   int64_t offset = info[2].As<Napi::BigInt>().Int64Value(&lossless);
   KMMAP_EXPECT(lossless && offset >= 0, "offset must fit in off_t");
-  KMMAP_EXPECT(length >= 1 && length <= 9007199254740991.0,
-               "length must be a positive safe integer");
+  KMMAP_EXPECT(length >= 1 && length <= 9007199254740991.0 &&
+                   static_cast<size_t>(length) % PageSize() == 0,
+               "length must be a positive safe integer of whole pages");
   int prot = info[3].As<Napi::Number>().Int32Value();
   int flags = info[4].As<Napi::Number>().Int32Value();
   int owned_fd = info[5].As<Napi::Number>().Int32Value();
@@ -391,12 +391,10 @@ Napi::Value Map(const Napi::CallbackInfo& info) {
     return ThrowErrno(env, err, "mmap");
   }
 
-  size_t page = PageSize();
-  size_t mapped = (size + page - 1) / page * page;
-  auto* mapping = new LiveMapping{nullptr, mapped, owned_fd, flags, offset,
+  auto* mapping = new LiveMapping{nullptr, size, owned_fd, flags, offset,
                                   (flags & 0x03) != MAP_PRIVATE,
                                   false, true, {}};
-  mapping->range = NewRange(env, static_cast<uint8_t*>(address), mapped, mapping);
+  mapping->range = NewRange(env, static_cast<uint8_t*>(address), size, mapping);
   if (owned_fd >= 0) {
     g_owned_fds++;
     AdjustExternal(env, FdCost());
@@ -413,26 +411,22 @@ Napi::Value Map(const Napi::CallbackInfo& info) {
     return ThrowCoded(env, "ERR_KMMAP_HANDLE",
                       "Could not make a mapping handle");
   }
-  if (napi_type_tag_object(env, handle, &kHandleTag) != napi_ok) {
-    // Its finalizer unmaps it; nothing else can reach an untagged handle.
+  napi_value result, base;
+  if (napi_type_tag_object(env, handle, &kHandleTag) != napi_ok ||
+      napi_create_object(env, &result) != napi_ok ||
+      napi_create_bigint_uint64(env, reinterpret_cast<uintptr_t>(address),
+                                &base) != napi_ok ||
+      napi_set_named_property(env, result, "handle", handle) != napi_ok ||
+      napi_set_named_property(env, result, "base", base) != napi_ok) {
+    // The handle's finalizer unmaps it; nothing else can reach it. The fd
+    // stays the caller's to close: the call failed.
     mapping->owned_fd = -1;
     g_owned_fds -= owned_fd >= 0 ? 1 : 0;
     if (owned_fd >= 0) AdjustExternal(env, -FdCost());
     return ThrowCoded(env, "ERR_KMMAP_HANDLE",
                       "Could not make a mapping handle");
   }
-  return Napi::Value(env, handle);
-}
-
-// base(handle) -> bigint address of the first mapped (page-aligned) byte.
-Napi::Value Base(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  LiveMapping* mapping =
-      info.Length() == 1 ? LiveMappingOf(env, info[0]) : nullptr;
-  KMMAP_EXPECT(mapping != nullptr, "base(handle)");
-  KMMAP_EXPECT(!mapping->closed, "the mapping is closed");
-  return Napi::BigInt::New(env, static_cast<uint64_t>(reinterpret_cast<uintptr_t>(
-                                    mapping->range->base)));
+  return Napi::Value(env, result);
 }
 
 // view(handle, offset, length) -> ArrayBuffer over [base + offset, + length).
@@ -631,13 +625,13 @@ Napi::Value Remap(const Napi::CallbackInfo& info) {
   int again_fd = fd_given ? info[3].As<Napi::Number>().Int32Value() : -1;
   KMMAP_EXPECT(!mapping->closed, "the mapping is closed");
   double length = info[1].As<Napi::Number>().DoubleValue();
-  KMMAP_EXPECT(length >= 1 && length <= 9007199254740991.0,
-               "newLength must be a positive safe integer");
+  KMMAP_EXPECT(length >= 1 && length <= 9007199254740991.0 &&
+                   static_cast<size_t>(length) % PageSize() == 0,
+               "newLength must be a positive safe integer of whole pages");
   if (info[2].As<Napi::Boolean>().Value() && DetachViews(env, mapping) > 0) {
     return ViewInUse(env, "resize()");
   }
-  size_t page = PageSize();
-  size_t size = (static_cast<size_t>(length) + page - 1) / page * page;
+  size_t size = static_cast<size_t>(length);
   Range* range = mapping->range;
   uint8_t* base = range->base;
   size_t old = mapping->length;
@@ -737,46 +731,16 @@ Napi::Value Remap(const Napi::CallbackInfo& info) {
                                     mapping->range->base)));
 }
 
-// memfdCreate(name, flags) -> fd. Node has no memfd_create.
-Napi::Value MemfdCreate(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  KMMAP_EXPECT(info.Length() == 2 && info[0].IsString() && info[1].IsNumber(),
-               "memfdCreate(name, flags)");
-  std::string name = info[0].As<Napi::String>().Utf8Value();
-  unsigned int flags = info[1].As<Napi::Number>().Uint32Value();
-  // The memfd becomes the mapping's (map(..., ownedFd)): keep enough fds
+}  // namespace
+
+bool CheckOwnedFdBudget(Napi::Env env) {
+  // Owned memfds live until their mapping is collected: keep enough fds
   // free for the rest of the process while dropped ones await collection.
   size_t budget = FdBudget();
-  if (g_owned_fds.load() >= budget) return TooMany(env, "memfds", budget);
-  // The syscall, not glibc's wrapper, so the addon loads on older glibc.
-  long fd = syscall(SYS_memfd_create, name.c_str(), flags);
-  if (fd < 0) return ThrowErrno(env, errno, "memfd_create");
-  return Napi::Number::New(env, static_cast<double>(fd));
+  if (g_owned_fds.load() < budget) return true;
+  TooMany(env, "memfds", budget);
+  return false;
 }
-
-// addressOf(arrayBuffer | view) -> bigint address of its first byte.
-Napi::Value AddressOf(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  KMMAP_EXPECT(info.Length() == 1, "addressOf(buffer)");
-  void* data = nullptr;
-  if (info[0].IsArrayBuffer()) {
-    data = info[0].As<Napi::ArrayBuffer>().Data();
-  } else if (info[0].IsTypedArray()) {
-    Napi::TypedArray view = info[0].As<Napi::TypedArray>();
-    data = static_cast<uint8_t*>(view.ArrayBuffer().Data()) +
-           view.ByteOffset();
-  } else if (info[0].IsDataView()) {
-    Napi::DataView view = info[0].As<Napi::DataView>();
-    data = static_cast<uint8_t*>(view.ArrayBuffer().Data()) +
-           view.ByteOffset();
-  } else {
-    return ThrowTypeError(env, "addressOf(buffer): expected a buffer");
-  }
-  return Napi::BigInt::New(env, static_cast<uint64_t>(
-                                    reinterpret_cast<uintptr_t>(data)));
-}
-
-}  // namespace
 
 size_t PageSize() {
   static const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
@@ -819,70 +783,11 @@ bool ReadMappingRange(const Napi::CallbackInfo& info, MappingRange* range) {
   return false;
 }
 
-// fstat(fd, out: BigUint64Array(5)) fills [st_mode, st_size, st_dev,
-// st_ino, st_rdev]: all map() needs, without the Date objects of
-// fs.fstatSync's BigIntStats (a tenth of a small map()'s time), and for any
-// fd: some runtimes' fs (Deno's) knows only the fds it opened itself.
-Napi::Value Fstat(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  KMMAP_EXPECT(info.Length() == 2 && info[0].IsNumber() &&
-                   info[1].IsTypedArray() &&
-                   info[1].As<Napi::TypedArray>().TypedArrayType() ==
-                       napi_biguint64_array &&
-                   info[1].As<Napi::TypedArray>().ElementLength() == 5,
-               "fstat(fd, BigUint64Array(5))");
-  int fd = info[0].As<Napi::Number>().Int32Value();
-  struct stat st;
-  if (fstat(fd, &st) != 0) return ThrowErrno(env, errno, "fstat");
-  auto out = info[1].As<Napi::BigUint64Array>();
-  out[0] = st.st_mode;
-  out[1] = static_cast<uint64_t>(st.st_size);
-  out[2] = st.st_dev;
-  out[3] = st.st_ino;
-  out[4] = st.st_rdev;
-  return env.Undefined();
-}
-
-// ftruncate(fd, length) and close(fd), for the memfds memfdCreate() made:
-// fs.ftruncateSync and fs.closeSync do the same on Node, but not on a
-// runtime whose fs refuses fds it did not open (Deno).
-Napi::Value Ftruncate(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  KMMAP_EXPECT(info.Length() == 2 && info[0].IsNumber() && info[1].IsNumber(),
-               "ftruncate(fd, length)");
-  int fd = info[0].As<Napi::Number>().Int32Value();
-  double length = info[1].As<Napi::Number>().DoubleValue();
-  KMMAP_EXPECT(length >= 0 && length <= 9007199254740991.0,
-               "length must be a safe integer");
-  int result;
-  do {
-    result = ftruncate(fd, static_cast<off_t>(length));
-  } while (result != 0 && errno == EINTR);
-  if (result != 0) return ThrowErrno(env, errno, "ftruncate");
-  return env.Undefined();
-}
-
-Napi::Value CloseFd(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  KMMAP_EXPECT(info.Length() == 1 && info[0].IsNumber(), "close(fd)");
-  int fd = info[0].As<Napi::Number>().Int32Value();
-  // Linux frees the fd even when close() reports EINTR: never retry.
-  if (close(fd) != 0 && errno != EINTR) return ThrowErrno(env, errno, "close");
-  return env.Undefined();
-}
-
 void InitMapping(Napi::Env env, Napi::Object exports) {
-  exports.Set("fstat", Napi::Function::New(env, Fstat, "fstat"));
   exports.Set("map", Napi::Function::New(env, Map, "map"));
-  exports.Set("base", Napi::Function::New(env, Base, "base"));
   exports.Set("view", Napi::Function::New(env, ViewOf, "view"));
   exports.Set("unmap", Napi::Function::New(env, Unmap, "unmap"));
   exports.Set("remap", Napi::Function::New(env, Remap, "remap"));
-  exports.Set("memfdCreate",
-              Napi::Function::New(env, MemfdCreate, "memfdCreate"));
-  exports.Set("ftruncate", Napi::Function::New(env, Ftruncate, "ftruncate"));
-  exports.Set("close", Napi::Function::New(env, CloseFd, "close"));
-  exports.Set("addressOf", Napi::Function::New(env, AddressOf, "addressOf"));
   exports.Set("pageSize",
               Napi::Number::New(env, static_cast<double>(PageSize())));
 }

@@ -1,0 +1,122 @@
+// Helpers that need no mapping (helpers.h): file facts, memfds, fd
+// operations and buffer addresses.
+#include "helpers.h"
+
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <string>
+
+#include "errors.h"
+#include "kmmap.h"
+#include "live_mapping.h"
+
+namespace kmmap {
+
+// All map() needs to know of a file, in one call and without a path: the
+// Date objects of fs.fstatSync's BigIntStats cost a tenth of a small map(),
+// statfs through /proc/self/fd/N a third; and it works for any fd, while
+// some runtimes' fs (Deno's) knows only the fds it opened itself.
+Napi::Value FileFacts(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  KMMAP_EXPECT(info.Length() == 2 && info[0].IsNumber() &&
+                   info[1].IsTypedArray() &&
+                   info[1].As<Napi::TypedArray>().TypedArrayType() ==
+                       napi_biguint64_array &&
+                   info[1].As<Napi::TypedArray>().ElementLength() == 6,
+               "fileFacts(fd, BigUint64Array(6))");
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  struct stat st;
+  if (fstat(fd, &st) != 0) return ThrowErrno(env, errno, "fstat");
+  struct statfs fs;
+  // The filesystem only refines what stat says: unknown (0) if it fails.
+  uint64_t type = fstatfs(fd, &fs) == 0 ? static_cast<uint64_t>(fs.f_type) : 0;
+  auto out = info[1].As<Napi::BigUint64Array>();
+  out[0] = st.st_mode;
+  out[1] = static_cast<uint64_t>(st.st_size);
+  out[2] = st.st_dev;
+  out[3] = st.st_ino;
+  out[4] = st.st_rdev;
+  out[5] = type;
+  return env.Undefined();
+}
+
+// Node has no memfd_create. The memfd becomes a mapping's (map(...,
+// ownedFd)), so it counts against the owned fds' budget.
+Napi::Value MemfdCreate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  KMMAP_EXPECT(info.Length() == 2 && info[0].IsString() && info[1].IsNumber(),
+               "memfdCreate(name, flags)");
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  unsigned int flags = info[1].As<Napi::Number>().Uint32Value();
+  if (!CheckOwnedFdBudget(env)) return env.Undefined();
+  // The syscall, not glibc's wrapper, so the addon loads on older glibc.
+  long fd = syscall(SYS_memfd_create, name.c_str(), flags);
+  if (fd < 0) return ThrowErrno(env, errno, "memfd_create");
+  return Napi::Number::New(env, static_cast<double>(fd));
+}
+
+// ftruncate(fd, length) and close(fd), for the memfds memfdCreate() made:
+// fs.ftruncateSync and fs.closeSync do the same on Node, but not on a
+// runtime whose fs refuses fds it did not open (Deno).
+Napi::Value Ftruncate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  KMMAP_EXPECT(info.Length() == 2 && info[0].IsNumber() && info[1].IsNumber(),
+               "ftruncate(fd, length)");
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  double length = info[1].As<Napi::Number>().DoubleValue();
+  KMMAP_EXPECT(length >= 0 && length <= 9007199254740991.0,
+               "length must be a safe integer");
+  int result;
+  do {
+    result = ftruncate(fd, static_cast<off_t>(length));
+  } while (result != 0 && errno == EINTR);
+  if (result != 0) return ThrowErrno(env, errno, "ftruncate");
+  return env.Undefined();
+}
+
+Napi::Value CloseFd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  KMMAP_EXPECT(info.Length() == 1 && info[0].IsNumber(), "close(fd)");
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  // Linux frees the fd even when close() reports EINTR: never retry.
+  if (close(fd) != 0 && errno != EINTR) return ThrowErrno(env, errno, "close");
+  return env.Undefined();
+}
+
+// addressOf(arrayBuffer | view) -> bigint address of its first byte.
+Napi::Value AddressOf(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  KMMAP_EXPECT(info.Length() == 1, "addressOf(buffer)");
+  void* data = nullptr;
+  if (info[0].IsArrayBuffer()) {
+    data = info[0].As<Napi::ArrayBuffer>().Data();
+  } else if (info[0].IsTypedArray()) {
+    Napi::TypedArray view = info[0].As<Napi::TypedArray>();
+    data = static_cast<uint8_t*>(view.ArrayBuffer().Data()) +
+           view.ByteOffset();
+  } else if (info[0].IsDataView()) {
+    Napi::DataView view = info[0].As<Napi::DataView>();
+    data = static_cast<uint8_t*>(view.ArrayBuffer().Data()) +
+           view.ByteOffset();
+  } else {
+    return ThrowTypeError(env, "addressOf(buffer): expected a buffer");
+  }
+  return Napi::BigInt::New(env, static_cast<uint64_t>(
+                                    reinterpret_cast<uintptr_t>(data)));
+}
+
+void InitHelpers(Napi::Env env, Napi::Object exports) {
+  exports.Set("fileFacts", Napi::Function::New(env, FileFacts, "fileFacts"));
+  exports.Set("memfdCreate",
+              Napi::Function::New(env, MemfdCreate, "memfdCreate"));
+  exports.Set("ftruncate", Napi::Function::New(env, Ftruncate, "ftruncate"));
+  exports.Set("close", Napi::Function::New(env, CloseFd, "close"));
+  exports.Set("addressOf", Napi::Function::New(env, AddressOf, "addressOf"));
+}
+
+}  // namespace kmmap
