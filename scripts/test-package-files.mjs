@@ -38,6 +38,7 @@ dist/errors.d.ts
 dist/errors.js
 dist/file-bounds.js
 dist/hexdump.js
+dist/hints.js
 dist/index.d.ts
 dist/index.js
 dist/ioctl.d.ts
@@ -46,11 +47,12 @@ dist/kpageflags.d.ts
 dist/kpageflags.js
 dist/lkmc.d.ts
 dist/lkmc.js
+dist/map.d.ts
+dist/map.js
 dist/map-options.d.ts
 dist/map-options.js
 dist/mapping.d.ts
 dist/mapping.js
-dist/memlock.js
 dist/page.d.ts
 dist/page.js
 dist/pagemap-report.js
@@ -59,6 +61,7 @@ dist/pagemap.js
 dist/paths.js
 dist/procfs.d.ts
 dist/procfs.js
+dist/source.js
 dist/uapi.d.ts
 dist/uapi.js
 dist/validate.js
@@ -75,6 +78,8 @@ kernel/uapi/linux/kmmap.h
 native/addon.cc
 native/errors.cc
 native/errors.h
+native/helpers.cc
+native/helpers.h
 native/ioctl.cc
 native/kmmap.h
 native/live_mapping.h
