@@ -39,7 +39,7 @@
 
 #define MAX_FDS 8		/* descriptors a worker holds at once */
 #define MAX_OFDS 8		/* open files (dup shares one) */
-#define MAX_MAPS 24		/* mapping records (≈ VMAs) per worker */
+#define MAX_MAPS 40		/* mapping records (≈ VMAs) per worker */
 #define REGION_PAGES 512	/* each worker's own MAP_FIXED area */
 #define REGION_BASE 0x100000000000UL	/* low, far below mmap_base */
 #define LOG_ENTRIES 64
@@ -70,7 +70,7 @@ enum outcome {
 	OUT_VMSPLICE_EFAULT, OUT_DONTUNMAP_EINVAL, OUT_DONTUNMAP_OK,
 	OUT_SHORT_INEXACT, OUT_FORK_WROTE, OUT_MADV_OK, OUT_MADV_ERR,
 	OUT_MMAP_OK, OUT_MMAP_ERR, OUT_MREMAP_MOVED, OUT_RESYNC_PAGES,
-	OUT_RACE_MAPS,
+	OUT_RACE_MAPS, OUT_PAGES_COMPARED, OUT_CRC_COMPARED, OUT_READS_COMPARED,
 	OUT_COUNT,
 };
 

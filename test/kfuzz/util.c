@@ -60,6 +60,9 @@ const char *const outcome_names[OUT_COUNT] = {
 	[OUT_MREMAP_MOVED] = "mremap moves",
 	[OUT_RESYNC_PAGES] = "pages resynced (content was unknown)",
 	[OUT_RACE_MAPS] = "mappings made while SET_METHOD raced",
+	[OUT_PAGES_COMPARED] = "mapped pages compared with a shadow",
+	[OUT_CRC_COMPARED] = "CHECKSUMs compared with the shadow's CRC-32",
+	[OUT_READS_COMPARED] = "reads (read, vmsplice) compared with a shadow",
 };
 
 static void write_all(const char *buf, size_t len)

@@ -328,6 +328,9 @@ static bool range_known(struct worker *w, uint64_t boff, size_t len)
 bool check_dev_bytes(struct worker *w, uint64_t boff, const uint8_t *got,
 		     size_t len, const char *what)
 {
+	if (len && boff < w->slice_off + w->slice_len &&
+	    boff + len > w->slice_off)
+		outcome(OUT_READS_COMPARED);
 	for (size_t i = 0; i < len; i++) {
 		uint64_t o = boff + i;
 		uint64_t so = o - w->slice_off;
@@ -768,6 +771,7 @@ static void verify_slice(struct worker *w, int fd, struct ofd *o,
 	}
 	uint32_t want = crc32_zlib(0, w->shadow, w->slice_len);
 
+	outcome(OUT_CRC_COMPARED);
 	if (c.crc32 != want)
 		fail(w, "after %s the slice's CRC-32 is %#x, the shadow's %#x: something changed",
 		     after, c.crc32, want);
@@ -934,6 +938,7 @@ static void op_checksum(struct worker *w)
 	uint32_t want = crc32_zlib(0, w->shadow + (c.offset - w->slice_off),
 				   c.length);
 
+	outcome(OUT_CRC_COMPARED);
 	if (c.crc32 != want)
 		fail(w, "CHECKSUM of [%#llx, +%#llx) is %#x, the shadow's CRC-32 is %#x",
 		     (unsigned long long)c.offset,
@@ -1434,6 +1439,8 @@ static void do_rw(struct worker *w, enum rw how)
 		return;
 	}
 	segs_gather(s, n, tmp, (size_t)r);
+	if (r)
+		outcome(OUT_READS_COMPARED);
 	if (memcmp(tmp, o->page + pos, (size_t)r)) {
 		fail(w, "%s of /proc/lkmc_mmap at %llu: got \"%.*s\", the page holds \"%.*s\"",
 		     rw_names[how], (unsigned long long)pos, (int)r, tmp,
@@ -2098,6 +2105,7 @@ bool check_map(struct worker *w, struct map *m, bool in_child)
 		if (want) {
 			size_t diff;
 
+			outcome(OUT_PAGES_COMPARED);
 			sig = probe_cmp(w, a, want, PG, &diff);
 			if (sig) {
 				fail(w, "page %p faulted (signal %d) in the middle of a compare",
@@ -2314,6 +2322,10 @@ static const struct weighted weights[] = {
 static enum op pick_op(struct worker *w)
 {
 	unsigned total = 0;
+
+	/* splits fill the record table: unmap more when it runs full */
+	if (free_map_slots(w) < 10 && chance(&w->rng, 30))
+		return OP_MUNMAP;
 
 	for (size_t i = 0; i < sizeof(weights) / sizeof(weights[0]); i++)
 		total += weights[i].weight;
