@@ -311,6 +311,8 @@ void op_odirect(struct worker *w)
 	if (r < 0) {
 		outcome(e == EFAULT ? OUT_ODIRECT_EFAULT :
 			e == EINVAL ? OUT_ODIRECT_EINVAL : OUT_ODIRECT_OTHER);
+		if (e == EFAULT && m->method >= 0 && m->method != KMMAP_METHOD_PFN)
+			outcome(OUT_ODIRECT_EFAULT_PAGES);
 		/* a pfn mapping cannot be pinned: nothing was read */
 		if (m->method != KMMAP_METHOD_PFN)
 			shadow_unknown(w, boff, len);
@@ -403,6 +405,8 @@ void op_iouring(struct worker *w)
 		outcome(e == EFAULT ? OUT_URING_REG_EFAULT :
 			e == EOPNOTSUPP ? OUT_URING_REG_EOPNOTSUPP :
 			OUT_URING_REG_OTHER);
+		if (e == EFAULT && m->method >= 0 && m->method != KMMAP_METHOD_PFN)
+			outcome(OUT_URING_EFAULT_PAGES);
 		goto out;
 	}
 

@@ -63,6 +63,8 @@ const char *const outcome_names[OUT_COUNT] = {
 	[OUT_PAGES_COMPARED] = "mapped pages compared with a shadow",
 	[OUT_CRC_COMPARED] = "CHECKSUMs compared with the shadow's CRC-32",
 	[OUT_READS_COMPARED] = "reads (read, vmsplice) compared with a shadow",
+	[OUT_ODIRECT_EFAULT_PAGES] = "O_DIRECT EFAULT, method with struct pages",
+	[OUT_URING_EFAULT_PAGES] = "io_uring register EFAULT, method with struct pages",
 };
 
 static void write_all(const char *buf, size_t len)
