@@ -777,6 +777,17 @@ static void verify_slice(struct worker *w, int fd, struct ofd *o,
 		     after, c.crc32, want);
 }
 
+/* verify_slice() through any descriptor of the worker that may read. */
+static void verify_slice_any(struct worker *w, const char *after)
+{
+	for (int i = 0; i < MAX_FDS; i++)
+		if (w->fds[i].fd >= 0 && ofd_of(w, i)->kind == K_DEV &&
+		    ofd_of(w, i)->acc != O_WRONLY) {
+			verify_slice(w, w->fds[i].fd, ofd_of(w, i), after);
+			return;
+		}
+}
+
 static void op_fill(struct worker *w)
 {
 	int fi = pick_fd(w, K_DEV), r, e;
@@ -1418,6 +1429,17 @@ static void do_rw(struct worker *w, enum rw how)
 	}
 	if (!expect_result(w, r, e, want, &x, rw_names[how]))
 		return;
+	/* a refused or short write must not have changed anything more */
+	if (o->kind == K_DEV && wr && (r < 0 || (size_t)r < total)) {
+		if (r > 0) {
+			segs_gather(s, n, tmp, (size_t)r);
+			shadow_set(w, pos, tmp, (size_t)r);
+			if (!positional)
+				o->pos = pos + (uint64_t)r;
+		}
+		verify_slice_any(w, r < 0 ? "a refused write" : "a short write");
+		return;
+	}
 	if (r < 0)
 		return;
 
