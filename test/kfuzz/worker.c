@@ -578,6 +578,14 @@ static bool device_info(struct worker *w, int fd, struct ofd *o, bool strict)
 		     info.backing, info.method, info.methods);
 		return false;
 	}
+	/* its own mappings count among the buffer's (VMAs may merge: >= 1) */
+	for (int i = 0; i < MAX_MAPS; i++)
+		if (w->maps[i].used && w->maps[i].kind == K_DEV &&
+		    info.mappings == 0) {
+			fail(w, "INFO says 0 mappings while this worker maps the buffer at %p",
+			     (void *)w->maps[i].addr);
+			return false;
+		}
 	if (strict && o->method >= 0 && info.method != (uint32_t)o->method) {
 		fail(w, "INFO says method %u, this file was set to %d",
 		     info.method, o->method);
