@@ -53,19 +53,25 @@ cat >"$build/guest.sh" <<'GUEST'
 #!/bin/bash
 build=$1; shift
 trouble_re='WARNING|BUG|Oops|Call Trace|general protection|UBSAN|KASAN|KFENCE|Bad page|circular locking|sleeping function called from invalid context|possible recursive locking|kmemleak'
+# kmemleak (debug kernel): an object is reported once it has looked
+# unreferenced for 5 s over two scans. The boot's own leaks are cleared
+# first; after the run, only leaks whose allocation went through kmmap count.
+kmemleak=/sys/kernel/debug/kmemleak
+[ -e $kmemleak ] || mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+scan_leaks() { echo scan >$kmemleak; sleep 6; echo scan >$kmemleak; }
+if [ -e $kmemleak ]; then
+  scan_leaks
+  echo clear >$kmemleak
+fi
+
 before=$(dmesg | wc -l)
 "$build/kfuzz" --summary "$build/summary" --data-dir "$build" "$@"
 status=$?
 
-# kmemleak (debug kernel) reports leaks on its own schedule: ask it now,
-# twice (an object must look unreferenced for a while), and count only the
-# leaks whose allocation went through kmmap.
 leaks=0
-if [ -e /sys/kernel/debug/kmemleak ] ||
-   { mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null; [ -e /sys/kernel/debug/kmemleak ]; }; then
-  echo scan >/sys/kernel/debug/kmemleak 2>/dev/null; sleep 6
-  echo scan >/sys/kernel/debug/kmemleak 2>/dev/null
-  report=$(cat /sys/kernel/debug/kmemleak 2>/dev/null || true)
+if [ -e $kmemleak ]; then
+  scan_leaks
+  report=$(cat $kmemleak 2>/dev/null || true)
   leaks=$(printf '%s\n' "$report" | awk '
     /^unreferenced object/ { if (ours) n++; ours = 0; next }
     /kmmap|lkmc/ { ours = 1 }
