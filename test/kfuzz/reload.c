@@ -206,7 +206,7 @@ void reloader_run(void)
 		return;
 	}
 	while (!stopping()) {
-		unsigned ms = 300 + (unsigned)below(&w->rng, 1700);
+		unsigned ms = 1000 + (unsigned)below(&w->rng, 3000);
 
 		for (unsigned t = 0; t < ms && !stopping(); t += 50)
 			usleep(50000);

@@ -846,6 +846,9 @@ static void op_fill(struct worker *w)
 		break;
 	case 5:		/* ADD_OFFSET with a misaligned range or short pattern */
 		f.flags = KMMAP_FILL_ADD_OFFSET;
+		f.pattern_len = 8;
+		f.offset &= ~7ULL;	/* aligned first, then one thing off */
+		f.length &= ~7ULL;
 		if (chance(&w->rng, 50))
 			f.pattern_len = 1 + (uint32_t)below(&w->rng, 7);
 		else if (f.length >= 8 && chance(&w->rng, 50))
@@ -2266,8 +2269,8 @@ static void drain(struct worker *w)
 	__atomic_add_fetch(&sh->drain_acks, 1, __ATOMIC_SEQ_CST);
 	/* lkmc descriptors stay open: they do not hold the module */
 	while (__atomic_load_n(&sh->drain, __ATOMIC_SEQ_CST) && !stopping()) {
-		usleep(2000);
-		if (chance(&w->rng, 30)) {
+		usleep(5000);
+		if (chance(&w->rng, 20)) {
 			int fi = pick_fd(w, K_LKMC);
 
 			if (fi >= 0) {
