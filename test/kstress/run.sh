@@ -75,6 +75,7 @@ record_text_ranges() {
       { sub(/^ *\[ *[0-9]+\] */, "") } $1 == n { print "0x" $5; exit }')
     [[ -n $size && $start != 0x0000000000000000 ]] || continue
     printf '%016x %016x\n' "$start" $((start + size)) >> "$ranges"
+    echo "kmmap $name: $(tail -1 "$ranges")"
   done
 }
 
@@ -99,6 +100,8 @@ page_owner_counts() {
     }
     /^Page allocated via order/ {
       match($1, /order [0-9]+/); pages = 2 ^ substr($1, RSTART + 6, RLENGTH - 6)
+      # The page array of a vmalloc area, when larger than a page, is itself
+      # vmalloc()ed: two __vmalloc_node_range frames on the stack.
       kind = ""; vmalloc_areas = 0
       for (i = 2; i <= NF; i++) {
         if ($i !~ /^ /) continue
@@ -109,7 +112,7 @@ page_owner_counts() {
         if ($i ~ /allocate_slab|new_slab|___slab_alloc/) kind = "slab"
         else if ($i ~ /pte_alloc|pmd_alloc|pud_alloc|p4d_alloc|pgd_alloc/) kind = "pgtable"
         else if ($i ~ /kasan/) kind = "kasan"
-        else if ($i ~ /__vmalloc_area_node/) vmalloc_areas++
+        else if ($i ~ /__vmalloc_node_range/) vmalloc_areas++
       }
       if (i <= NF) count[kind] += pages
     }
@@ -179,6 +182,9 @@ if [[ -d /sys/module/kmmap ]]; then
   if ! rmmod kmmap; then echo "rmmod kmmap failed" >&2; exit 2; fi
 fi
 measure before
+if [[ -n $page_owner && ${po_data[before]} != 0 ]]; then
+  fail "page_owner attributes ${po_data[before]} pages to kmmap after the boot-time module was unloaded"
+fi
 
 for backing in contig vmalloc; do
   if ! insmod "$KMMAP_KO" backing=$backing; then
