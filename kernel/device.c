@@ -695,6 +695,7 @@ static void kmmap_free_pages(unsigned long count)
 
 	for (i = 0; i < count; i++)
 		__free_page(kmmap_buf.pages[i]);
+	kmmap_pages_freed(count);
 }
 
 /*
@@ -727,6 +728,7 @@ static int kmmap_alloc_contig(void)
 			return -ENOMEM;
 		}
 		split_page(page, order);
+		kmmap_pages_alloced(1UL << order);
 		for (j = 0; j < (1UL << order); j++)
 			kmmap_buf.pages[i + j] = page + j;
 		i += 1UL << order;
@@ -742,6 +744,7 @@ static int kmmap_alloc_vmalloc(void)
 	kmmap_buf.vaddr = vmalloc_user(kmmap_size());
 	if (!kmmap_buf.vaddr)
 		return -ENOMEM;
+	kmmap_pages_alloced(kmmap_buf.nr_pages);
 	for (i = 0; i < kmmap_buf.nr_pages; i++)
 		kmmap_buf.pages[i] =
 			vmalloc_to_page(kmmap_buf.vaddr + (i << PAGE_SHIFT));
@@ -771,10 +774,12 @@ static int kmmap_buffer_alloc(void)
 
 static void kmmap_buffer_free(void)
 {
-	if (kmmap_buf.backing == KMMAP_BACKING_VMALLOC)
+	if (kmmap_buf.backing == KMMAP_BACKING_VMALLOC) {
 		vfree(kmmap_buf.vaddr);
-	else
+		kmmap_pages_freed(kmmap_buf.nr_pages);
+	} else {
 		kmmap_free_pages(kmmap_buf.nr_pages);
+	}
 	kvfree(kmmap_buf.pages);
 }
 

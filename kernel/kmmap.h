@@ -9,4 +9,7 @@ void lkmc_mmap_exit(void);
 int kmmap_device_init(void);
 void kmmap_device_exit(void);
 
+void kmmap_pages_alloced(unsigned long nr);
+void kmmap_pages_freed(unsigned long nr);
+
 #endif /* KMMAP_H */

@@ -22,11 +22,16 @@
  * closing task is still returning through its code. So the module never
  * drops its own last reference; the kernel's code does, as it does for
  * dma-buf mappings: mmap() points the VMA at a file of this module's own
- * (an anonymous inode whose fops have .owner), which holds the module and a
- * reference to the page. The core copies vm_file on fork and split and drops
- * it with fput() after vm_close, from its own code; the last fput() releases
- * the page and then the module. rmmod fails with EBUSY while any mapping
- * lives. /proc/<pid>/maps names such a mapping "anon_inode:lkmc_mmap".
+ * (an anonymous inode whose fops have .owner), which holds the module and
+ * the page. The core copies vm_file on fork and split and drops it with
+ * fput() after vm_close, from its own code; the last fput() releases the
+ * page and then the module. rmmod fails with EBUSY while any mapping lives.
+ * /proc/<pid>/maps names such a mapping "anon_inode:lkmc_mmap".
+ *
+ * The page's holders (the open file and each mapping's file) are counted
+ * apart from its page references, so that the module knows when it lets go
+ * of the page (pages_held, main.c): the page tables' references are the
+ * core's, dropped when it unmaps, before it releases the mapping's file.
  *
  * The page is charged to the opener's memory cgroup where the kernel allows
  * a charged page to be mapped (see KMMAP_GFP_MAPPED_PAGE in compat.h).
@@ -42,6 +47,8 @@
 #include <linux/module.h>
 #include <linux/pfn.h>
 #include <linux/proc_fs.h>
+#include <linux/refcount.h>
+#include <linux/slab.h>
 #include <linux/uaccess.h>
 
 #include "compat.h"
@@ -55,9 +62,51 @@
 
 static struct proc_dir_entry *lkmc_entry;
 
+/* One open's page, shared by the open file and its mappings' files. */
+struct lkmc_page {
+	struct page *page;
+	refcount_t holders;		/* files that hold it (see the top) */
+};
+
+static struct lkmc_page *lkmc_page_new(void)
+{
+	struct lkmc_page *lp;
+
+	lp = kmalloc(sizeof(*lp), GFP_KERNEL_ACCOUNT);
+	if (!lp)
+		return NULL;
+	/* Charged to the opener's memory cgroup: anyone may open this file. */
+	lp->page = alloc_page(KMMAP_GFP_MAPPED_PAGE);
+	if (!lp->page) {
+		kfree(lp);
+		return NULL;
+	}
+	memcpy(page_address(lp->page), "asdf", LKMC_MSG_SIZE);
+	refcount_set(&lp->holders, 1);
+	kmmap_pages_alloced(1);
+	return lp;
+}
+
+static void lkmc_page_get(struct lkmc_page *lp)
+{
+	refcount_inc(&lp->holders);
+}
+
+static void lkmc_page_put(struct lkmc_page *lp)
+{
+	if (!refcount_dec_and_test(&lp->holders))
+		return;
+	/* Frees the page, unless get_user_pages() still pins it. */
+	put_page(lp->page);
+	kmmap_pages_freed(1);
+	kfree(lp);
+}
+
 static struct page *lkmc_page(struct file *file)
 {
-	return file->private_data;
+	struct lkmc_page *lp = file->private_data;
+
+	return lp->page;
 }
 
 static vm_fault_t lkmc_vm_fault(struct vm_fault *vmf)
@@ -82,7 +131,7 @@ static const struct vm_operations_struct lkmc_vm_ops = {
 /* The last fput() of a mapping's file: the kernel then drops the module. */
 static int lkmc_map_release(struct inode *inode, struct file *file)
 {
-	put_page(file->private_data);
+	lkmc_page_put(file->private_data);
 	return 0;
 }
 
@@ -94,15 +143,13 @@ static const struct file_operations lkmc_map_fops = {
 
 static int lkmc_open(struct inode *inode, struct file *file)
 {
-	struct page *page;
+	struct lkmc_page *lp;
 
-	/* Charged to the opener's memory cgroup: anyone may open this file. */
-	page = alloc_page(KMMAP_GFP_MAPPED_PAGE);
-	if (!page)
+	lp = lkmc_page_new();
+	if (!lp)
 		return -ENOMEM;
 
-	memcpy(page_address(page), "asdf", LKMC_MSG_SIZE);
-	file->private_data = page;
+	file->private_data = lp;
 	pr_debug("open\n");
 	return 0;
 }
@@ -110,7 +157,7 @@ static int lkmc_open(struct inode *inode, struct file *file)
 static int lkmc_release(struct inode *inode, struct file *file)
 {
 	pr_debug("release\n");
-	put_page(lkmc_page(file));
+	lkmc_page_put(file->private_data);
 	return 0;
 }
 
@@ -145,7 +192,7 @@ static loff_t lkmc_lseek(struct file *file, loff_t offset, int whence)
 
 static int lkmc_mmap(struct file *file, struct vm_area_struct *vma)
 {
-	struct page *page = lkmc_page(file);
+	struct lkmc_page *lp = file->private_data;
 	struct file *map_file;
 
 	pr_debug("mmap %lu pages at pgoff %lu\n", vma_pages(vma),
@@ -155,13 +202,14 @@ static int lkmc_mmap(struct file *file, struct vm_area_struct *vma)
 
 	/*
 	 * Takes the module reference (fops.owner); fails only while the
-	 * module is being unloaded. The page reference is the new file's.
+	 * module is being unloaded. The new file holds the page too.
 	 */
-	get_page(page);
-	map_file = anon_inode_getfile(LKMC_MMAP_NAME, &lkmc_map_fops, page,
+	lkmc_page_get(lp);
+	map_file = anon_inode_getfile(LKMC_MMAP_NAME, &lkmc_map_fops, lp,
 				      file->f_flags & O_ACCMODE);
 	if (IS_ERR(map_file)) {
-		put_page(page);
+		/* Never the last holder: the open file still is one. */
+		lkmc_page_put(lp);
 		return PTR_ERR(map_file) == -ENOENT ? -ENODEV :
 						       PTR_ERR(map_file);
 	}
@@ -169,7 +217,7 @@ static int lkmc_mmap(struct file *file, struct vm_area_struct *vma)
 	fput(map_file);
 
 	vma->vm_ops = &lkmc_vm_ops;
-	vma->vm_private_data = page;
+	vma->vm_private_data = lp->page;
 	kmmap_vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
 	return 0;
 }
