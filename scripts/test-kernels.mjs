@@ -46,7 +46,7 @@ const tsc = path.join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
  * harmlessly.
  */
 const TROUBLE =
-  /WARNING|BUG|Oops|Call Trace|general protection|UBSAN|KASAN|KFENCE|Bad page|circular locking|recursive locking|inconsistent lock state|lock held when returning|sleeping function called from invalid context|blocked for more than|soft lockup|kmemleak:.*(leak|suspect)|kmmap.*([Ww]arn|[Ee]rror|WARN|ERROR)/;
+  /WARNING|BUG|Oops|Call Trace|general protection|UBSAN|KASAN|KFENCE|Bad page|circular locking|recursive locking|inconsistent lock state|lock held when returning|sleeping function called from invalid context|blocked for more than|soft lockup|kmemleak: \d+ new suspected|kmmap.*([Ww]arn|[Ee]rror|WARN|ERROR)/;
 /** Expected whenever an unsigned out-of-tree module loads. */
 const EXPECTED = /loading out-of-tree module taints kernel|module verification failed: signature and\/or required key missing/;
 
