@@ -274,6 +274,27 @@ void remove_data_file(void)
 
 /* ------------------------------------------------------------- O_DIRECT */
 
+/*
+ * A read of `len` bytes from the data file at `foff` into the worker's slice
+ * at `boff` moved `got` of them: the shadow takes the file's bytes for those,
+ * and the rest of the range is unknown (a short read may have written part).
+ */
+static void shadow_from_data_file(struct worker *w, uint64_t boff, uint64_t foff,
+				  size_t got, size_t len)
+{
+	uint8_t tmp[PG];
+
+	for (size_t done = 0; done < got; done += PG) {
+		size_t k = got - done < PG ? got - done : PG;
+
+		for (size_t i = 0; i < k; i++)
+			tmp[i] = data_byte(foff + done + i);
+		shadow_set(w, boff + done, tmp, k);
+	}
+	if (got < len)
+		shadow_unknown(w, boff + got, len - got);
+}
+
 void op_odirect(struct worker *w)
 {
 	int mi = find_map(w, dev_own_rw), fd, e;
@@ -319,17 +340,7 @@ void op_odirect(struct worker *w)
 		return;
 	}
 	outcome(OUT_ODIRECT_OK);
-	uint8_t tmp[PG];
-
-	for (size_t done = 0; done < (size_t)r; done += PG) {
-		size_t k = (size_t)r - done < PG ? (size_t)r - done : PG;
-
-		for (size_t i = 0; i < k; i++)
-			tmp[i] = data_byte(foff + done + i);
-		shadow_set(w, boff + done, tmp, k);
-	}
-	if ((size_t)r < len)
-		shadow_unknown(w, boff + (uint64_t)r, len - (size_t)r);
+	shadow_from_data_file(w, boff, foff, (size_t)r, len);
 	check_map(w, m, false);
 }
 
@@ -455,18 +466,8 @@ void op_iouring(struct worker *w)
 		outcome(OUT_URING_READ_ERR);
 		shadow_unknown(w, boff, len);
 	} else {
-		uint8_t tmp[PG];
-
 		outcome(OUT_URING_OK);
-		for (size_t done = 0; done < (size_t)res; done += PG) {
-			size_t k = (size_t)res - done < PG ? (size_t)res - done : PG;
-
-			for (size_t i = 0; i < k; i++)
-				tmp[i] = data_byte(foff + done + i);
-			shadow_set(w, boff + done, tmp, k);
-		}
-		if ((size_t)res < len)
-			shadow_unknown(w, boff + (uint64_t)res, len - (size_t)res);
+		shadow_from_data_file(w, boff, foff, (size_t)res, len);
 	}
 unregister:
 	r = uring_register(ring, IORING_UNREGISTER_BUFFERS, NULL, 0);
