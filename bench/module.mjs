@@ -9,6 +9,11 @@ import { REPO } from './paths.mjs';
 /** The module built for the running kernel: the VM runner says where. */
 export const MODULE_KO = process.env.KMMAP_KO ?? path.join(REPO, 'kernel', 'kmmap.ko');
 const PARAMETERS = '/sys/module/kmmap/parameters';
+/**
+ * What /sys/module/kmmap/parameters shows that is a reading, not a setting:
+ * insmod refuses it (docs/kernel.md, pages_held).
+ */
+const READINGS = new Set(['pages_held']);
 
 function run(command, args) {
   const result = spawnSync(command, args, { encoding: 'utf8', timeout: 120_000 });
@@ -17,13 +22,18 @@ function run(command, args) {
 }
 
 /**
- * The parameters the module is loaded with now ({} when it is not loaded),
- * to give back to reload() at the end.
+ * The parameters the module is loaded with now, to give back to reload() at
+ * the end (its readings left out).
  * @returns {Record<string, string> | null} null when not loaded
  */
 export function currentParameters() {
   if (!fs.existsSync(PARAMETERS)) return null;
-  return Object.fromEntries(fs.readdirSync(PARAMETERS).map((name) => [name, fs.readFileSync(path.join(PARAMETERS, name), 'utf8').trim()]));
+  return Object.fromEntries(
+    fs
+      .readdirSync(PARAMETERS)
+      .filter((name) => !READINGS.has(name))
+      .map((name) => [name, fs.readFileSync(path.join(PARAMETERS, name), 'utf8').trim()]),
+  );
 }
 
 /**
