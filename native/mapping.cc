@@ -375,15 +375,16 @@ Napi::Value Map(const Napi::CallbackInfo& info) {
   bool lossless = false;
   int64_t offset = info[2].As<Napi::BigInt>().Int64Value(&lossless);
   KMMAP_EXPECT(lossless && offset >= 0, "offset must fit in off_t");
-  KMMAP_EXPECT(length >= 1 && length <= 9007199254740991.0 &&
-                   static_cast<size_t>(length) % PageSize() == 0,
-               "length must be a positive safe integer of whole pages");
+  KMMAP_EXPECT(length >= 1 && length <= 9007199254740991.0,
+               "length must be a positive safe integer");
   int prot = info[3].As<Napi::Number>().Int32Value();
   int flags = info[4].As<Napi::Number>().Int32Value();
   int owned_fd = info[5].As<Napi::Number>().Int32Value();
 
   if (!TakeRange()) return TooMany(env, "address ranges", MapBudget());
-  size_t size = static_cast<size_t>(length);
+  // lib/ rounds to whole pages (page.ts); an odd hugetlb option can still
+  // hand over a length the kernel rounds itself: keep the books in pages.
+  size_t size = (static_cast<size_t>(length) + PageSize() - 1) / PageSize() * PageSize();
   void* address = mmap(nullptr, size, prot, flags, fd, offset);
   if (address == MAP_FAILED) {
     int err = errno;
@@ -625,13 +626,14 @@ Napi::Value Remap(const Napi::CallbackInfo& info) {
   int again_fd = fd_given ? info[3].As<Napi::Number>().Int32Value() : -1;
   KMMAP_EXPECT(!mapping->closed, "the mapping is closed");
   double length = info[1].As<Napi::Number>().DoubleValue();
-  KMMAP_EXPECT(length >= 1 && length <= 9007199254740991.0 &&
-                   static_cast<size_t>(length) % PageSize() == 0,
-               "newLength must be a positive safe integer of whole pages");
+  KMMAP_EXPECT(length >= 1 && length <= 9007199254740991.0,
+               "newLength must be a positive safe integer");
   if (info[2].As<Napi::Boolean>().Value() && DetachViews(env, mapping) > 0) {
     return ViewInUse(env, "resize()");
   }
-  size_t size = static_cast<size_t>(length);
+  // lib/ rounds to whole pages (page.ts); an odd hugetlb option can still
+  // hand over a length the kernel rounds itself: keep the books in pages.
+  size_t size = (static_cast<size_t>(length) + PageSize() - 1) / PageSize() * PageSize();
   Range* range = mapping->range;
   uint8_t* base = range->base;
   size_t old = mapping->length;
