@@ -5,9 +5,10 @@
 #
 # On a kernel with KMEMLEAK (the debug kernel), the leaks the boot left are
 # saved and cleared first, so that what is reported at the end is the suite's;
-# at the end kmemleak scans with the module loaded (a leak allocated by kmmap
-# is then named by its symbols), and again after the module is unloaded (what
-# the module still held at unload). With PAGE_OWNER (page_owner=on), the
+# at the end kmemleak scans with the module loaded, and again after the
+# module is unloaded (what the module still held at unload). The report is
+# read after the unload, so kmmap's frames print as bare addresses:
+# scripts/test-kernels.mjs attributes them. With PAGE_OWNER (page_owner=on), the
 # allocation stacks of the pages still allocated after the module is unloaded
 # are saved too: a page kmmap allocated and never freed (a missing put_page)
 # shows there, although kmemleak does not track pages.
