@@ -51,7 +51,7 @@ trouble='WARNING|BUG|Oops|Call Trace|general protection|UBSAN|KASAN|KFENCE|Bad p
 log_start=$(dmesg | wc -l)
 
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
-page_owner=/sys/kernel/debug/page_owner
+page_owner=/sys/kernel/debug/page_owner_stacks/show_stacks
 kmemleak=/sys/kernel/debug/kmemleak
 [[ -r $page_owner ]] || page_owner=
 [[ -w $kmemleak ]] && echo clear > "$kmemleak" 2>/dev/null || kmemleak=
@@ -79,11 +79,15 @@ record_text_ranges() {
   done
 }
 
-# page_owner's records (one paragraph per allocation, innermost frame first)
-# whose stack has a kmmap frame, in pages, by kind: what kmmap allocated
-# itself (data) and what the kernel allocated for its own structures while
-# kmmap code was on the stack (a new slab, page tables, KASAN shadow, a
-# vmalloc area's page array), which the kernel may keep or reuse.
+# page_owner_stacks/show_stacks (one paragraph per allocation stack,
+# innermost frame first, then "nr_base_pages: N", the pages allocated from
+# that stack and not yet freed), for the stacks that have a kmmap frame, by
+# kind: what kmmap allocated itself (data) and what the kernel allocated for
+# its own structures while kmmap code was on the stack (a new slab, page
+# tables, KASAN shadow, a vmalloc area's page array), which the kernel may
+# keep or reuse. (The per-page file, /sys/kernel/debug/page_owner, is
+# hundreds of thousands of records on a 2 GiB guest, and a reader whose
+# buffer is smaller than one record gets ENOMEM.)
 page_owner_counts() {
   awk -v ranges="$ranges" '
     BEGIN {
@@ -98,15 +102,16 @@ page_owner_counts() {
       for (i = 1; i <= n; i++) if (a >= lo[i] && a < hi[i]) return 1
       return 0
     }
-    /^Page allocated via order/ {
-      match($1, /order [0-9]+/); pages = 2 ^ substr($1, RSTART + 6, RLENGTH - 6)
+    match($0, /nr_base_pages: [0-9]+/) {
+      pages = substr($0, RSTART + 15, RLENGTH - 15) + 0
       # The page array of a vmalloc area, when larger than a page, is itself
       # vmalloc()ed: two __vmalloc_node_range frames on the stack.
-      kind = ""; vmalloc_areas = 0
-      for (i = 2; i <= NF; i++) {
-        if ($i !~ /^ /) continue
+      kind = ""; vmalloc_areas = 0; found = 0
+      for (i = 1; i <= NF; i++) {
+        if ($i ~ /nr_base_pages:/) break
         if (kmmap_frame($i)) {
           if (kind == "") kind = vmalloc_areas >= 2 ? "vmalloc_array" : "data"
+          found = 1
           break
         }
         if ($i ~ /allocate_slab|new_slab|___slab_alloc/) kind = "slab"
@@ -114,7 +119,7 @@ page_owner_counts() {
         else if ($i ~ /kasan/) kind = "kasan"
         else if ($i ~ /__vmalloc_node_range/) vmalloc_areas++
       }
-      if (i <= NF) count[kind] += pages
+      if (found) count[kind] += pages
     }
     END {
       printf "%d %d %d %d %d\n", count["data"], count["slab"], count["pgtable"], count["kasan"], count["vmalloc_array"]
