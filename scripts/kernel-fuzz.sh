@@ -73,10 +73,9 @@ leaks=0
 if [ -e $kmemleak ]; then
   scan_leaks
   report=$(cat $kmemleak 2>/dev/null || true)
-  leaks=$(printf '%s\n' "$report" | awk '
-    /^unreferenced object/ { if (ours) n++; ours = 0; next }
-    /kmmap|lkmc/ { ours = 1 }
-    END { if (ours) n++; print n + 0 }')
+  # Objects with a kmmap frame, named or (from a load the reloader has
+  # since unloaded) a bare address: scripts/lib/attribution.cjs.
+  leaks=$(printf '%s\n' "$report" | node "$repo/scripts/lib/attribution.cjs" kmemleak | grep -c . || true)
   others=$(printf '%s\n' "$report" | grep -c '^unreferenced object' || true)
   echo "kernel-fuzz: kmemleak: $others suspected leaks in all, $leaks through kmmap"
   [ "$leaks" -gt 0 ] && printf '%s\n' "$report"
