@@ -1,14 +1,15 @@
 // The C counterparts: small programs under bench/c/ (see protocol.h),
-// compiled with gcc -O2 when the bench runs, cached by source hash in
-// .bench-cache/ (git-ignored), and run as coprocesses (coprocess.mjs).
+// compiled the project's one way (scripts/lib/compile.cjs) when the bench
+// runs, cached by source hash in .bench-cache/ (git-ignored), and run as
+// coprocesses (coprocess.mjs).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { CC, CFLAGS, compileC } from '../scripts/lib/compile.cjs';
 import { BENCH_CACHE, REPO } from './paths.mjs';
 
 const SOURCES = path.join(REPO, 'bench', 'c');
-const CFLAGS = ['-O2', '-Wall', '-Wextra', '-Werror', '-std=gnu11'];
 
 /**
  * Compiles bench/c/<name>.c unless a binary of the same sources, flags and
@@ -20,8 +21,8 @@ export function compile(name) {
   // The source and the headers every program includes.
   const headers = fs.readdirSync(SOURCES).filter((f) => f.endsWith('.h')).sort();
   const text = Buffer.concat([source, ...headers.map((h) => path.join(SOURCES, h))].map((f) => fs.readFileSync(f)));
-  const version = spawnSync('gcc', ['--version'], { encoding: 'utf8' });
-  if (version.error) throw new Error(`gcc is needed for the C counterparts: ${version.error.message}`);
+  const version = spawnSync(CC, ['--version'], { encoding: 'utf8' });
+  if (version.error) throw new Error(`${CC} is needed for the C counterparts: ${version.error.message}`);
   const key = createHash('sha256').update(text).update(CFLAGS.join(' ')).update(version.stdout).digest('hex').slice(0, 16);
   const dir = path.join(BENCH_CACHE, 'c');
   const binary = path.join(dir, `${name}-${key}`);
@@ -30,10 +31,11 @@ export function compile(name) {
   // Built under a unique name and renamed, so that concurrent runs never
   // execute a half-written binary.
   const partial = `${binary}.${process.pid}.tmp`;
-  const result = spawnSync('gcc', [...CFLAGS, '-o', partial, source], { encoding: 'utf8' });
-  if (result.status !== 0) {
+  try {
+    compileC([source], partial);
+  } catch (error) {
     fs.rmSync(partial, { force: true });
-    throw new Error(`gcc failed on ${path.relative(REPO, source)}:\n${result.stderr}`);
+    throw new Error(`${CC} failed on ${path.relative(REPO, source)}:\n${error.stderr ?? error.message}`);
   }
   fs.renameSync(partial, binary);
   return binary;

@@ -1,9 +1,11 @@
 // Starts the kernel cases (kernel.mjs) where /dev/kmmap can be had: right
-// here when the module is loaded on this machine, otherwise in the VM
+// here when the module is loaded on this machine (scripts/lib/module.cjs
+// asks), otherwise in the VM
 // runner (vm/run), which boots a real kernel with the module inserted.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { isLoaded } from '../scripts/lib/module.cjs';
 import { REPO, RESULTS_DIR } from './paths.mjs';
 
 /** The kernel cases' ids, for --only. */
@@ -24,11 +26,11 @@ export async function runKernelPart({ tiny, only, log }) {
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
   const json = path.join(RESULTS_DIR, `kernel-${process.pid}.json`);
   const script = ['bench/kernel.mjs', '--json', json, '--only', wanted.join(','), ...(tiny ? ['--tiny'] : [])];
-  const here = fs.existsSync('/dev/kmmap');
+  const here = isLoaded();
   const [command, args] = here
     ? [process.execPath, script]
     : ['bash', [path.join(REPO, 'vm', 'run'), '--memory', String(VM_MEMORY_MIB), '--', 'node', ...script]];
-  log(here ? 'kernel: /dev/kmmap is here: running the kernel cases on this machine' : 'kernel: no /dev/kmmap here: running the kernel cases in the VM (vm/run)');
+  log(here ? 'kernel: kmmap.ko is loaded here: running the kernel cases on this machine' : 'kernel: kmmap.ko is not loaded here: running the kernel cases in the VM (vm/run)');
   // The child's output is progress, like ours: stderr, so stdout stays the table.
   const result = spawnSync(command, args, { cwd: REPO, stdio: ['ignore', 2, 2] });
   try {

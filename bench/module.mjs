@@ -1,25 +1,18 @@
 // Reloading kmmap.ko with other parameters, for the kernel cases. Needs
 // root and a kernel that can load the module (the VM, or a host where it
-// is loaded already).
-import { spawnSync } from 'node:child_process';
+// is loaded already). Loading and unloading are scripts/lib/module.cjs's.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { REPO } from './paths.mjs';
+import { MODULE_SYSFS } from '../scripts/lib/module.cjs';
 
-/** The module built for the running kernel: the VM runner says where. */
-export const MODULE_KO = process.env.KMMAP_KO ?? path.join(REPO, 'kernel', 'kmmap.ko');
-const PARAMETERS = '/sys/module/kmmap/parameters';
+export { reload } from '../scripts/lib/module.cjs';
+
+const PARAMETERS = path.join(MODULE_SYSFS, 'parameters');
 /**
  * What /sys/module/kmmap/parameters shows that is a reading, not a setting:
  * insmod refuses it (docs/kernel.md, pages_held).
  */
 const READINGS = new Set(['pages_held']);
-
-function run(command, args) {
-  const result = spawnSync(command, args, { encoding: 'utf8', timeout: 120_000 });
-  if (result.error) throw new Error(`${command}: ${result.error.message}`);
-  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${result.stderr.trim()}`);
-}
 
 /**
  * The parameters the module is loaded with now, to give back to reload() at
@@ -34,16 +27,4 @@ export function currentParameters() {
       .filter((name) => !READINGS.has(name))
       .map((name) => [name, fs.readFileSync(path.join(PARAMETERS, name), 'utf8').trim()]),
   );
-}
-
-/**
- * Unloads the module if it is loaded and loads it with `parameters`
- * (e.g. { size: 268435456, backing: 'contig' }); the module's defaults for
- * the rest.
- * @param {Record<string, string | number>} parameters
- */
-export function reload(parameters) {
-  if (fs.existsSync('/sys/module/kmmap')) run('rmmod', ['kmmap']);
-  if (!fs.existsSync(MODULE_KO)) throw new Error(`${MODULE_KO} is missing: build it with make -C kernel, or run in the VM`);
-  run('insmod', [MODULE_KO, ...Object.entries(parameters).map(([name, value]) => `${name}=${value}`)]);
 }

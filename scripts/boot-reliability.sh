@@ -10,12 +10,14 @@
 #   --out DIR     where to write boots.tsv and each failed boot's output
 #                 (default .boot-results/<date>)
 #
-# The lines default to all four. vm/run's environment applies: for instance
+# The lines default to all of vm/kernel-lines. vm/run's environment applies: for instance
 # KMMAP_VM_TUNING=none measures the kernel's and QEMU's defaults. Prints one
 # summary row per line; exits 1 if any boot failed.
 set -euo pipefail
 
 repo=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
+# shellcheck source=scripts/lib/common.sh
+source "$repo/scripts/lib/common.sh"
 boots=20 hog='' out='' lines=()
 while (($#)); do
   case $1 in
@@ -28,7 +30,7 @@ while (($#)); do
   esac
 done
 [[ $boots =~ ^[1-9][0-9]*$ ]] || { echo "--boots needs a positive number" >&2; exit 2; }
-((${#lines[@]})) || lines=(5.10 6.1 6.12 7.2)
+((${#lines[@]})) || mapfile -t lines <<<"$(kmmap_kernel_lines)"
 out=${out:-$repo/.boot-results/$(date -u +%Y%m%dT%H%M%SZ)}
 mkdir -p -- "$out"
 tsv=$out/boots.tsv
@@ -36,7 +38,7 @@ tsv=$out/boots.tsv
 # run (bash reads a script as it goes) neither break nor change them.
 snapshot=$(mktemp -d "$out/vm-snapshot.XXXXXX")
 mkdir "$snapshot/vm"
-cp -- "$repo/vm/run" "$repo/vm/guest-init.sh" "$snapshot/vm/"
+cp -- "$repo/vm/run" "$repo/vm/guest-init.sh" "$repo/vm/kernel-lines" "$snapshot/vm/"
 [[ -s $tsv ]] || printf 'line\tboot\ttuning\thog\tresult\tstatus\tseconds\tended\n' >"$tsv"
 
 hogs=()

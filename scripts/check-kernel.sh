@@ -4,7 +4,7 @@
 #   1. No kernel version test outside kernel/compat.h: the module's logic is
 #      the same on every kernel, and compat.h carries every API difference.
 #   2. The module compiles without a single warning at W=1 against the headers
-#      of each kernel line (5.10, 6.1, 6.12, 7.2), with that release's compiler
+#      of each kernel line (vm/kernel-lines), with that release's compiler
 #      (vm/run --build-only, in the release's chroot).
 #   3. It builds for 32-bit x86 as well, at W=1, without a warning and
 #      without an undefined symbol (a 64-bit division compiles there into a
@@ -23,8 +23,11 @@ shopt -s nullglob
 
 repo=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd -- "$repo"
+# shellcheck source=scripts/lib/common.sh
+source scripts/lib/common.sh
 
-readonly lines=(5.10 6.1 6.12 7.2)
+mapfile -t lines <<<"$(kmmap_kernel_lines)"
+readonly lines
 # The release whose linux-source provides checkpatch.pl: Debian's stable one.
 readonly checkpatch_line=6.12
 cache=${KMMAP_VM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kmmap-vm}

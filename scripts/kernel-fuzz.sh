@@ -15,6 +15,8 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=scripts/lib/common.sh
+source "$repo/scripts/lib/common.sh"
 kernel=debug seed=1 seconds=600 calls=1000000 procs=3 threads=3
 
 usage() {
@@ -45,14 +47,13 @@ mkdir -p "$repo/.kfuzz-build"
 build=$(mktemp -d "$repo/.kfuzz-build/run.XXXXXX")
 trap 'rm -rf "$build"' EXIT
 
-gcc -std=gnu11 -O2 -Wall -Wextra -Werror -pthread -I "$repo/kernel/uapi" \
-  -o "$build/kfuzz" "$repo"/test/kfuzz/*.c
+kmmap_compile_c "$build/kfuzz" "$repo"/test/kfuzz/*.c
 
 # What the guest runs: the fuzzer, then the log check, then the summary.
 cat >"$build/guest.sh" <<'GUEST'
 #!/bin/bash
-build=$1; shift
-trouble_re='WARNING|BUG|Oops|Call Trace|general protection|UBSAN|KASAN|KFENCE|Bad page|circular locking|sleeping function called from invalid context|possible recursive locking|kmemleak'
+build=$1 repo=$2; shift 2
+source "$repo/scripts/lib/common.sh"
 # kmemleak (debug kernel): an object is reported once it has looked
 # unreferenced for 5 s over two scans. The boot's own leaks are cleared
 # first; after the run, only leaks whose allocation went through kmmap count.
@@ -72,20 +73,19 @@ leaks=0
 if [ -e $kmemleak ]; then
   scan_leaks
   report=$(cat $kmemleak 2>/dev/null || true)
-  leaks=$(printf '%s\n' "$report" | awk '
-    /^unreferenced object/ { if (ours) n++; ours = 0; next }
-    /kmmap|lkmc/ { ours = 1 }
-    END { if (ours) n++; print n + 0 }')
+  # Objects with a kmmap frame, named or (from a load the reloader has
+  # since unloaded) a bare address: scripts/lib/attribution.cjs.
+  leaks=$(printf '%s\n' "$report" | node "$repo/scripts/lib/attribution.cjs" kmemleak | grep -c . || true)
   others=$(printf '%s\n' "$report" | grep -c '^unreferenced object' || true)
   echo "kernel-fuzz: kmemleak: $others suspected leaks in all, $leaks through kmmap"
   [ "$leaks" -gt 0 ] && printf '%s\n' "$report"
 fi
 
-# Trouble the fuzz run left in the kernel log (boot messages excluded).
-# kmemleak's own "new suspected memory leaks" line counts only if one of
-# them is kmmap's (above).
+# Trouble the fuzz run left in the kernel log (boot messages excluded;
+# scripts/lib/kernel-trouble.ere). kmemleak's own "new suspected memory
+# leaks" line counts only if one of them is kmmap's (above).
 new=$(dmesg | tail -n +"$((before + 1))")
-trouble=$(printf '%s\n' "$new" | grep -E "$trouble_re" |
+trouble=$(printf '%s\n' "$new" | kmmap_kernel_trouble |
   grep -Ev 'kmemleak: [0-9]+ new suspected memory leaks' || true)
 lines=$(printf '%s' "$trouble" | grep -c . || true)
 lines=$((lines + leaks))
@@ -107,7 +107,7 @@ GUEST
 timeout=$((seconds + 900))
 set +e
 bash "$repo/vm/run" --kernel "$kernel" --timeout "$timeout" -- \
-  bash "$build/guest.sh" "$build" --seed "$seed" --seconds "$seconds" \
+  bash "$build/guest.sh" "$build" "$repo" --seed "$seed" --seconds "$seconds" \
   --calls "$calls" --procs "$procs" --threads "$threads"
 status=$?
 set -e

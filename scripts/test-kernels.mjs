@@ -5,7 +5,7 @@
 // skipped test, a kernel warning, or no report; the lines below the table
 // name each failing test and its kernel.
 //
-//   npm run test:kernels              all four lines
+//   npm run test:kernels              every line of vm/kernel-lines
 //   npm run test:kernels -- 5.10 7.2  only these
 //   npm run test:debug-kernel         the debug kernel (vm/debug-kernel.sh):
 //                                     6.12 with KASAN, KFENCE, KMEMLEAK, UBSAN,
@@ -13,15 +13,29 @@
 //                                     theirs and on any leak kmemleak finds
 //   npm run test:debug-kernel -- -- test/kernel/lkmc-mmap.test.ts
 //                                     only these test files (vitest filters)
-import { spawnSync } from 'node:child_process';
+//   npm run test:kernels -- --help    this text and the known lines
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { kmemleakObjects, pageOwnerCounts } from './lib/attribution.cjs';
+import { kernelLines } from './lib/kernel-lines.cjs';
+import { isTrouble } from './lib/kernel-trouble.cjs';
+import { REPO as repo } from './lib/paths.cjs';
+import { run } from './lib/run.cjs';
+import { typecheckAndBuild } from './lib/typescript.cjs';
+import { counts, failedTests as failedTestsOf, readReport, vitestArgs } from './lib/vitest-report.cjs';
 
-const ALL_LINES = ['5.10', '6.1', '6.12', '7.2'];
+const ALL_LINES = kernelLines().map((k) => k.line);
 /** Built from source with the kernel's checkers; run on its own, not by default. */
 const DEBUG_LINE = 'debug';
 const args = process.argv.slice(2);
+if (args[0] === '--help' || args[0] === '-h') {
+  // The comment this file starts with.
+  const text = fs.readFileSync(new URL(import.meta.url), 'utf8').split('\n');
+  const header = text.slice(0, text.findIndex((l) => !l.startsWith('//')));
+  console.log(header.map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+  console.log(`known lines: ${[...ALL_LINES, DEBUG_LINE].join(', ')}`);
+  process.exit(0);
+}
 const dashes = args.indexOf('--');
 const lineArgs = dashes === -1 ? args : args.slice(0, dashes);
 /** vitest file filters, after a second `--`: the whole project without any. */
@@ -33,28 +47,7 @@ if (unknown.length > 0) {
 }
 const LINES = lineArgs.length > 0 ? lineArgs : ALL_LINES;
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const results = path.join(repo, '.test-results');
-const vitest = path.join(repo, 'node_modules', 'vitest', 'vitest.mjs');
-const tsc = path.join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
-
-/**
- * Kernel log lines that mean trouble, plus the kinds of trouble
- * test/kernel/module.ts's KERNEL_TROUBLE also watches for, and the reports of
- * the debug kernel's checkers (KFENCE, lockdep, DEBUG_ATOMIC_SLEEP, the hung
- * task detector). Case matters: the boot log says "report a bug" and "loops"
- * harmlessly.
- */
-const TROUBLE =
-  /WARNING|BUG|Oops|Call Trace|general protection|UBSAN|KASAN|KFENCE|Bad page|circular locking|recursive locking|inconsistent lock state|lock held when returning|sleeping function called from invalid context|blocked for more than|soft lockup|kmemleak: \d+ new suspected|kmmap.*([Ww]arn|[Ee]rror|WARN|ERROR)/;
-/** Expected whenever an unsigned out-of-tree module loads. */
-const EXPECTED = /loading out-of-tree module taints kernel|module verification failed: signature and\/or required key missing/;
-
-function run(command, args) {
-  const result = spawnSync(command, args, { cwd: repo, stdio: 'inherit' });
-  if (result.error) throw result.error;
-  return result.status ?? 1;
-}
 
 function readIfExists(file) {
   return fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : null;
@@ -77,32 +70,17 @@ function testLine(line) {
   // outcome, and exit with the suite's status.
   const command = [
     'sh', path.join(repo, 'scripts', 'guest', 'kernel-suite.sh'), base, '--',
-    process.execPath, vitest, 'run', '--project', 'kernel',
-    '--reporter=default', '--reporter=json', `--outputFile.json=${files.report}`,
-    ...filters,
+    process.execPath, ...vitestArgs('kernel', files.report, filters),
   ];
   console.log(`\n== kernel ${line} ==`);
   const started = Date.now();
   const status = run('bash', [path.join(repo, 'vm', 'run'), '--kernel', line, '--', ...command]);
   const seconds = (Date.now() - started) / 1000;
 
-  const report = readIfExists(files.report);
-  const json = report ? JSON.parse(report) : null;
-  const failedTests = json
-    ? json.testResults.flatMap((file) =>
-        file.assertionResults
-          .filter((test) => test.status === 'failed')
-          .map((test) => `${path.relative(repo, file.name)} > ${test.fullName}`)
-          .concat(
-            // A file that failed to load has no test results, only a message.
-            file.status === 'failed' && file.assertionResults.length === 0
-              ? [`${path.relative(repo, file.name)}: ${file.message.split('\n')[0]}`]
-              : [],
-          ),
-      )
-    : [];
+  const json = readReport(files.report);
+  const failedTests = json ? failedTestsOf(json) : [];
   const dmesg = readIfExists(files.dmesg);
-  const warnings = dmesg === null ? null : dmesg.split('\n').filter((l) => TROUBLE.test(l) && !EXPECTED.test(l));
+  const warnings = dmesg === null ? null : dmesg.split('\n').filter(isTrouble);
   const leaks = line === DEBUG_LINE ? kmemleakFindings(files) : null;
   const pages = line === DEBUG_LINE ? pagesLeftByKmmap(files) : null;
   return {
@@ -110,7 +88,7 @@ function testLine(line) {
     status,
     seconds,
     release: readIfExists(files.release)?.trim() ?? '?',
-    counts: json && { passed: json.numPassedTests, failed: json.numFailedTests, skipped: json.numPendingTests + json.numTodoTests },
+    counts: json && counts(json),
     failedTests,
     warnings,
     leaks,
@@ -119,58 +97,29 @@ function testLine(line) {
 }
 
 /**
- * Whether a backtrace (kmemleak's or page_owner's, read after rmmod) has a
- * frame in kmmap: one named after a kmmap function (the module was still
- * loaded), or one that prints as a bare address, which is code no longer
- * loaded: the debug kernel has everything else built in, so after rmmod that
- * is kmmap's, whichever of the suite's many loads of the module it came from.
- */
-function backtraceInKmmap(text) {
-  return /\[kmmap\]|\b(kmmap|lkmc)_\w+\+0x/.test(text) || /^\s*(\[<[^>]*>\]\s*)?0xffff[0-9a-f]{12}\s*$/m.test(text);
-}
-
-/**
  * Pages still allocated after the module was unloaded that kmmap itself
- * allocated (page_owner_stacks: one stack, innermost frame first, then
- * "nr_base_pages: N"), or null when the kernel has no page_owner stacks. As
- * test/kstress/run.sh does, a stack that reaches a kmmap frame through a new
- * slab, a page table, KASAN's shadow or a vmalloc area's own page array (two
- * __vmalloc_node_range frames) is the kernel's structure, which it may keep
- * or reuse: not counted.
+ * allocated (page_owner_stacks), or null when the kernel has no page_owner
+ * stacks. As test/kstress/run.sh does, pages of the kernel's own structures
+ * allocated under kmmap code are not counted (scripts/lib/attribution.cjs).
+ * The stacks are read after rmmod, so kmmap's frames are bare addresses:
+ * the debug kernel has everything else built in, so any is kmmap's.
  */
 function pagesLeftByKmmap(files) {
   const text = readIfExists(files.pageOwner);
-  if (text === null) return null;
-  let pages = 0;
-  for (const record of text.split(/\n\s*\n/)) {
-    const count = /nr_base_pages:\s*(\d+)/.exec(record);
-    if (!count) continue;
-    let kernelStructure = false;
-    let vmallocAreas = 0;
-    for (const frame of record.split('\n')) {
-      if (backtraceInKmmap(frame)) {
-        if (!kernelStructure && vmallocAreas < 2) pages += Number(count[1]);
-        break;
-      }
-      if (/allocate_slab|new_slab|___slab_alloc|pte_alloc|pmd_alloc|pud_alloc|p4d_alloc|pgd_alloc|kasan/.test(frame)) kernelStructure = true;
-      else if (/__vmalloc_node_range/.test(frame)) vmallocAreas += 1;
-    }
-  }
-  return pages;
+  return text === null ? null : pageOwnerCounts(text).data;
 }
 
 /**
  * kmemleak's report after the suite (null if there is none), each object with
- * who allocated it (kmmap or not; see backtraceInKmmap). Also counts what the boot
- * itself leaked, which the guest cleared before the suite.
+ * whether kmmap allocated it (as for the pages above). Also counts what the
+ * boot itself leaked, which the guest cleared before the suite.
  */
 function kmemleakFindings(files) {
   const text = readIfExists(files.kmemleak);
   if (text === null) return null;
-  const objects = text.split(/^(?=unreferenced object)/m).filter((o) => o.startsWith('unreferenced object'));
   const boot = readIfExists(files.kmemleakBoot) ?? '';
   return {
-    objects: objects.map((o) => ({ kmmap: backtraceInKmmap(o), text: o.trim() })),
+    objects: kmemleakObjects(text),
     bootObjects: (boot.match(/^unreferenced object/gm) ?? []).length,
   };
 }
@@ -205,11 +154,10 @@ fs.mkdirSync(results, { recursive: true });
 const started = Date.now();
 // As npm test does: type-check lib/ and test/, then build dist/ (what the
 // tests import) from lib/.
-for (const project of ['tsconfig.json', 'tsconfig.build.json']) {
-  if (run(process.execPath, [tsc, '-p', project]) !== 0) {
-    console.log(`error: tsc -p ${project} failed`);
-    process.exit(1);
-  }
+const tscFailed = typecheckAndBuild();
+if (tscFailed) {
+  console.log(`error: tsc -p ${tscFailed} failed`);
+  process.exit(1);
 }
 const outcomes = LINES.map(testLine);
 

@@ -1,31 +1,20 @@
 // npm test: the host tests, then the kernel tests inside a real kernel:
-// directly where kmmap.ko is loaded (/proc/lkmc_mmap exists), otherwise in
-// a VM booted by vm/run. Ends with one "N passed, N failed" line for both.
-import { spawnSync } from 'node:child_process';
+// directly where kmmap.ko is loaded, otherwise in a VM booted by vm/run.
+// Ends with one "N passed, N failed" line for both.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { isLoaded } from './lib/module.cjs';
+import { REPO as repo } from './lib/paths.cjs';
+import { run } from './lib/run.cjs';
+import { typecheckAndBuild } from './lib/typescript.cjs';
+import { counts as reportCounts, readReport, vitestArgs } from './lib/vitest-report.cjs';
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const results = path.join(repo, '.test-results');
-const vitest = path.join(repo, 'node_modules', 'vitest', 'vitest.mjs');
-
-function run(command, args) {
-  const result = spawnSync(command, args, { cwd: repo, stdio: 'inherit' });
-  if (result.error) throw result.error;
-  return result.status ?? 1;
-}
-
-function vitestArgs(project) {
-  const report = path.join(results, `${project}.json`);
-  return [vitest, 'run', '--project', project, '--reporter=default', '--reporter=json', `--outputFile.json=${report}`];
-}
+const reportOf = (project) => path.join(results, `${project}.json`);
 
 function counts(project) {
-  const report = path.join(results, `${project}.json`);
-  if (!fs.existsSync(report)) return null;
-  const json = JSON.parse(fs.readFileSync(report, 'utf8'));
-  return { passed: json.numPassedTests, failed: json.numFailedTests, skipped: json.numPendingTests + json.numTodoTests };
+  const report = readReport(reportOf(project));
+  return report && reportCounts(report);
 }
 
 fs.rmSync(results, { recursive: true, force: true });
@@ -33,22 +22,20 @@ fs.mkdirSync(results, { recursive: true });
 
 // Type-check lib/ and test/, then rebuild dist/ (what the tests import) so
 // that it matches lib/.
-const tsc = path.join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
-for (const project of ['tsconfig.json', 'tsconfig.build.json']) {
-  if (run(process.execPath, [tsc, '-p', project]) !== 0) {
-    console.log(`0 passed, 1 failed\nerror: tsc -p ${project} failed`);
-    process.exit(1);
-  }
+const tscFailed = typecheckAndBuild();
+if (tscFailed) {
+  console.log(`0 passed, 1 failed\nerror: tsc -p ${tscFailed} failed`);
+  process.exit(1);
 }
 
 console.log('\n== host tests ==');
-const hostStatus = run(process.execPath, vitestArgs('host'));
+const hostStatus = run(process.execPath, vitestArgs('host', reportOf('host')));
 
 console.log('\n== kernel tests ==');
 const releaseFile = path.join(results, 'kernel-release');
-const kernelCommand = ['sh', '-c', 'uname -r > "$0" && exec "$@"', releaseFile, process.execPath, ...vitestArgs('kernel')];
+const kernelCommand = ['sh', '-c', 'uname -r > "$0" && exec "$@"', releaseFile, process.execPath, ...vitestArgs('kernel', reportOf('kernel'))];
 // with-module.sh decides: here if the module is loaded, otherwise the VM.
-const where = fs.existsSync('/proc/lkmc_mmap') ? 'on this host' : 'in a VM';
+const where = isLoaded() ? 'on this host' : 'in a VM';
 const kernelStatus = run('bash', [path.join(repo, 'scripts', 'with-module.sh'), ...kernelCommand]);
 
 const host = counts('host');

@@ -7,6 +7,9 @@ import { afterEach, beforeEach, expect } from 'vitest';
 
 export const REPO = path.resolve(__dirname, '..');
 
+// Compiling test/c/ programs (and any other C) the project's one way.
+export { CC, CFLAGS, compileC, compileCAsync, compileTestProgram } from '../scripts/lib/compile.cjs';
+
 /** A fresh directory under the OS temp dir, removed by the returned function. */
 export function tempDir(prefix = 'kmmap-'): { dir: string; remove: () => void } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));

@@ -1,9 +1,9 @@
 // test/c/pagemap_target.c, compiled and started: a process whose memory is in
 // known states, read from outside by pid. Shared by host and kernel tests.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { REPO, tempDir } from './helpers';
+import { compileTestProgram, tempDir } from './helpers';
 
 /** What the target printed: addresses of its regions and what this kernel allowed. */
 export interface TargetInfo {
@@ -22,13 +22,6 @@ export interface TargetInfo {
   lruDrained: boolean;
 }
 
-/** Compiles a C file of test/c into `dir`; returns the binary's path. */
-export function compileC(source: string, dir: string): string {
-  const binary = path.join(dir, path.basename(source, '.c'));
-  execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', binary, path.join(REPO, 'test', 'c', source)]);
-  return binary;
-}
-
 /** A running target; stop() ends it and removes its files. */
 export interface Target {
   info: TargetInfo;
@@ -40,7 +33,7 @@ export interface Target {
 
 export async function startTarget(): Promise<Target> {
   const tmp = tempDir('kmmap-target-');
-  const binary = compileC('pagemap_target.c', tmp.dir);
+  const binary = compileTestProgram('pagemap_target.c', tmp.dir);
   const filePath = path.join(tmp.dir, 'mapped');
   const fileBytes = Buffer.alloc(4 * 65536, 0x5a);
   fs.writeFileSync(filePath, fileBytes);

@@ -3,7 +3,8 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers';
-import { compileC, startTarget, type Target } from '../pagemap-target';
+import { compileTestProgram } from '../helpers';
+import { startTarget, type Target } from '../pagemap-target';
 
 interface Row {
   address: string;
@@ -20,7 +21,7 @@ describe('kmmap pagemap against a C reader of pagemap', { timeout: 60_000 }, () 
   let reader: string;
   beforeAll(async () => {
     target = await startTarget();
-    reader = compileC('pagemap_reader.c', target.dir);
+    reader = compileTestProgram('pagemap_reader.c', target.dir);
   }, 60_000);
   afterAll(() => target?.stop());
 

@@ -4,11 +4,10 @@
 // the range for throwaway private memory and releases the address range only
 // once every view object and its memory are gone. Each case runs in a child
 // process, since the failure it guards against is a SIGSEGV.
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { expect, it, vi } from 'vitest';
-import { perTestFiles, runNode } from '../helpers';
+import { compileC, perTestFiles, runNode } from '../helpers';
 
 // Child processes that collect garbage: slow on a busy machine.
 vi.setConfig({ testTimeout: 60_000 });
@@ -342,7 +341,7 @@ it('resize() that moves a private mapping keeps its protection, even none', () =
  * LD_PRELOAD for a child whose mremap() refuses MREMAP_DONTUNMAP, as kernels
  * before 5.13 do for file pages (and some for all private memory): this
  * host's kernel accepts it, so resize()'s map-again path is otherwise never
- * taken here. Built with the C compiler the addon is built with.
+ * taken here.
  */
 function withoutDontUnmap(): Record<string, string> {
   const source = path.join(files.dir, 'nodontunmap.c');
@@ -363,7 +362,7 @@ function withoutDontUnmap(): Record<string, string> {
       return (void *)syscall(SYS_mremap, old, old_size, new_size, flags, to);
     }
   `);
-  execFileSync(process.env.CC ?? 'cc', ['-shared', '-fPIC', '-o', library, source]);
+  compileC([source], library, { extra: ['-shared', '-fPIC'] });
   return { LD_PRELOAD: library };
 }
 

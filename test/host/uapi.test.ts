@@ -1,7 +1,6 @@
 // lib/uapi.ts and lib/ioctl.ts mirror kernel/uapi/linux/kmmap.h: compile the
 // header with the system's C compiler and compare every number and layout.
 import { execFileSync } from 'node:child_process';
-import * as path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import {
   BACKINGS,
@@ -16,15 +15,13 @@ import {
   MAPPING_METHODS,
 } from '../../dist/index.js';
 import { KMMAP_CHECKSUM, KMMAP_FILL, KMMAP_INFO, KMMAP_PFNS } from '../../dist/uapi.js';
-import { REPO, tempDir } from '../helpers';
+import { CC, CFLAGS, compileTestProgram, tempDir } from '../helpers';
 
 const tmp = tempDir('kmmap-uapi-');
 afterAll(() => tmp.remove());
 
 it('every ioctl number, enum value and struct layout matches the kernel header', () => {
-  const binary = path.join(tmp.dir, 'kmmap_uapi_dump');
-  execFileSync('cc', ['-Wall', '-Wextra', '-Werror', '-I', path.join(REPO, 'kernel', 'uapi'), '-o', binary,
-    path.join(REPO, 'test', 'c', 'kmmap_uapi_dump.c')]);
+  const binary = compileTestProgram('kmmap_uapi_dump.c', tmp.dir);
   const header = JSON.parse(execFileSync(binary, { encoding: 'utf8' }));
   expect(header).toEqual({
     ioctls: {
@@ -48,7 +45,7 @@ it('every ioctl number, enum value and struct layout matches the kernel header',
 });
 
 it('the enums are named in the header\'s order', () => {
-  const source = execFileSync('cc', ['-E', '-dD', '-I', path.join(REPO, 'kernel', 'uapi'), '-x', 'c', '-'], {
+  const source = execFileSync(CC, [...CFLAGS, '-E', '-dD', '-x', 'c', '-'], {
     input: '#include <linux/kmmap.h>\n', encoding: 'utf8',
   });
   const names = (prefix: string) => [...source.matchAll(new RegExp(`\\b${prefix}_([A-Z_]+) = \\d`, 'g'))].map((m) => m[1]!.toLowerCase());

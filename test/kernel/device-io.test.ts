@@ -2,12 +2,11 @@
 // the module parameters (each bad one refused at load time with a message).
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ioctl, KMMAP_DEVICE_PATH, KMMAP_IOC_CHECKSUM, KmmapDevice, map, PAGE_SIZE } from '../../dist/index.js';
 import { KMMAP_CHECKSUM } from '../../dist/uapi.js';
-import { childCwd, expectError, NOBODY, REPO, tempDir } from '../helpers';
+import { childCwd, compileTestProgram, expectError, NOBODY, tempDir } from '../helpers';
 import { dmesg, insmod, isLoaded, reload, rmmod } from './module';
 
 const tmp = tempDir('kmmap-device-io-');
@@ -65,8 +64,7 @@ describe('read, write and lseek', () => {
 
   it('lseek knows the size: SEEK_END lands at the end, beyond it is EINVAL', () => {
     // Node has no lseek(2): a small C program does the seeking.
-    const binary = path.join(tmp.dir, 'kmmap_device_lseek');
-    execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', binary, path.join(REPO, 'test', 'c', 'kmmap_device_lseek.c')]);
+    const binary = compileTestProgram('kmmap_device_lseek.c', tmp.dir);
     expect(execFileSync(binary, { encoding: 'utf8' }).trim().split('\n')).toEqual([
       `end: ${size}`, `end-10: ${size - 10}`, 'end+1: EINVAL', `cur+5: ${size - 5}`, 'set-1: EINVAL', 'set4096: 4096',
     ]);

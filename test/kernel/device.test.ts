@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Backing, KmmapDevice, type Mapping, type MappingMethod, PAGE_SIZE, pagemap } from '../../dist/index.js';
-import { expectError, REPO, runNode, tempDir } from '../helpers';
+import { compileTestProgram, expectError, runNode, tempDir } from '../helpers';
 import { reload } from './module';
 
 const METHODS_OF: Record<Backing, MappingMethod[]> = {
@@ -190,10 +190,7 @@ describe.each(['contig', 'vmalloc'] as const)('backing=%s', (backing) => {
 
   it('an independent C program gets only the documented outcomes for every method', () => {
     const binary = path.join(tmp.dir, 'kmmap_device_probe');
-    if (!fs.existsSync(binary)) {
-      execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-I', path.join(REPO, 'kernel', 'uapi'), '-o', binary,
-        path.join(REPO, 'test', 'c', 'kmmap_device_probe.c')]);
-    }
+    if (!fs.existsSync(binary)) compileTestProgram('kmmap_device_probe.c', tmp.dir);
     const out = execFileSync(binary, { encoding: 'utf8' });
     for (const method of METHODS_OF[backing]) expect(out).toMatch(new RegExp(`^${method}: \\d+ cases, 0 failed$`, 'm'));
     expect(out).toMatch(/^\d+ cases, 0 failed$/m);

@@ -1,9 +1,8 @@
 // Before any kernel test: the module must be there (a kernel test never
 // skips), and the kernel log's length is noted so that dmesg-clean judges
 // only what the suite caused.
-import * as fs from 'node:fs';
 import type { TestProject } from 'vitest/node' with { 'resolution-mode': 'import' };
-import { dmesg } from './module';
+import { dmesg, isLoaded } from './module';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -12,9 +11,9 @@ declare module 'vitest' {
 }
 
 export default function setup(project: TestProject): void {
-  if (!fs.existsSync('/proc/lkmc_mmap')) {
+  if (!isLoaded()) {
     throw new Error(
-      'The kernel tests need kmmap.ko loaded (/proc/lkmc_mmap is missing). Run `npm test`, ' +
+      'The kernel tests need kmmap.ko loaded (/sys/module/kmmap is missing). Run `npm test`, ' +
         'which boots a VM when the module is not loaded, or `make -C kernel && sudo insmod kernel/kmmap.ko` first.',
     );
   }

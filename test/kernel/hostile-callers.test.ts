@@ -3,16 +3,15 @@
 // module, and user space that pulls the page tables from under eight reading
 // threads (MADV_DONTNEED, mremap, fork). The probes are C programs in test/c/;
 // after each case the kernel log must hold no new trouble.
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Backing, KMMAP_DEVICE_PATH, LKMC_MMAP_PATH, type MappingMethod } from '../../dist/index.js';
-import { REPO, tempDir } from '../helpers';
+import { compileCAsync, REPO, tempDir } from '../helpers';
 import { kernelAtLeast } from '../pagemap-target';
-import { dmesg, isLoaded, KERNEL_TROUBLE, refcount, reload, run } from './module';
+import { capture, dmesg, isLoaded, refcount, reload, troubleSince } from './module';
 
 const METHODS_OF: Record<Backing, MappingMethod[]> = {
   contig: ['fault', 'fault_around', 'pages', 'pfn'],
@@ -36,11 +35,8 @@ let pinProbe: string;
 let churnProbe: string;
 let loopDevice: string;
 
-async function compile(name: string): Promise<string> {
-  const binary = path.join(tmp.dir, name);
-  await promisify(execFile)('cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-pthread',
-    '-I', path.join(REPO, 'kernel', 'uapi'), '-o', binary, path.join(REPO, 'test', 'c', `${name}.c`)]);
-  return binary;
+function compile(name: string): Promise<string> {
+  return compileCAsync([path.join(REPO, 'test', 'c', `${name}.c`)], path.join(tmp.dir, name));
 }
 
 // Compiling takes seconds under software emulation, a minute on a busy
@@ -51,17 +47,17 @@ beforeAll(async () => {
   // root is an overlay with a tmpfs upper, which refuses O_DIRECT before 6.6.
   // A loop device over a file of our own takes it on every line and on any
   // host, and its bios pin the user pages as any direct I/O does.
-  expect(run('modprobe', ['loop']).status).toBe(0);
+  expect(capture('modprobe', ['loop']).status).toBe(0);
   const image = path.join(tmp.dir, 'disk');
   fs.writeFileSync(image, Buffer.alloc(1 << 20));
-  const out = run('losetup', ['--find', '--show', image]);
+  const out = capture('losetup', ['--find', '--show', image]);
   expect(out.stderr).toBe('');
   loopDevice = out.stdout.trim();
   expect(loopDevice).toMatch(/^\/dev\/loop\d+$/);
 }, 180_000);
 
 afterAll(() => {
-  if (loopDevice) run('losetup', ['--detach', loopDevice]);
+  if (loopDevice) capture('losetup', ['--detach', loopDevice]);
   tmp.remove();
   // Other files expect the module loaded with its defaults.
   reload();
@@ -74,7 +70,7 @@ function withCleanLog<T>(fn: () => T): T {
     return fn();
   } finally {
     // Checked even when fn failed: the log says why, and comes first.
-    expect(dmesg().slice(before).filter((line) => KERNEL_TROUBLE.test(line))).toEqual([]);
+    expect(troubleSince(before)).toEqual([]);
   }
 }
 

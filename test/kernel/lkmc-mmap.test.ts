@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LKMC_MMAP_PATH, lkmcPhysicalAddress, map, type Mapping, PAGE_SIZE, pagemap } from '../../dist/index.js';
-import { expectError, NOBODY, REPO, runNode, tempDir } from '../helpers';
+import { compileTestProgram, expectError, NOBODY, REPO, runNode, tempDir } from '../helpers';
 import { dmesg, troubleSince } from './module';
 
 /** The C string at the start of a mapping (up to the first NUL). */
@@ -241,9 +241,7 @@ describe('the reference program: in C, and as npm run demo', () => {
   afterAll(() => tmp.remove());
 
   function compileAndRun(source: string): string {
-    const binary = path.join(tmp.dir, path.basename(source, '.c'));
-    execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', binary, path.join(REPO, 'test', 'c', source)]);
-    return execFileSync(binary, { encoding: 'utf8' });
+    return execFileSync(compileTestProgram(source, tmp.dir), { encoding: 'utf8' });
   }
 
   it('the C reference program passes and prints the reference step lines', () => {

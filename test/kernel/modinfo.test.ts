@@ -5,13 +5,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REPO } from '../helpers';
-import { MODULE_KO, run } from './module';
+import { capture, MODULE_KO } from './module';
 
 const KERNEL_DIR = path.join(REPO, 'kernel');
 
 /** modinfo's "field: value" lines; a field may repeat (parm, alias). */
 function modinfo(ko: string): Map<string, string[]> {
-  const result = run('modinfo', [ko]);
+  const result = capture('modinfo', [ko]);
   expect(result.status, result.stderr).toBe(0);
   const fields = new Map<string, string[]>();
   for (const line of result.stdout.split('\n')) {

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { KMMAP_DEVICE_PATH, KmmapDevice, LKMC_MMAP_PATH, map, PAGE_SIZE } from '../../dist/index.js';
-import { REPO } from '../helpers';
+import { compileTestProgram, REPO } from '../helpers';
 import { dmesg, insmod, isLoaded, MODULE_KO, refcount, reload, rmmod, troubleSince } from './module';
 
 afterAll(() => {
@@ -75,8 +75,7 @@ describe('module lifetime', () => {
     // A forked child's copy of the VMA shares that file: no reference of its own.
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kmmap-fork-'));
     try {
-      const binary = path.join(tmp, 'lkmc_fork_refcnt');
-      execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', binary, path.join(REPO, 'test', 'c', 'lkmc_fork_refcnt.c')]);
+      const binary = compileTestProgram('lkmc_fork_refcnt.c', tmp);
       const [start, mapped, inChild, byte] = execFileSync(binary, { encoding: 'utf8' }).trim().split(' ');
       expect(Number(mapped)).toBe(Number(start) + 1);
       expect(Number(inChild)).toBe(Number(mapped));

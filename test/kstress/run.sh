@@ -37,17 +37,16 @@ done
 : "${KMMAP_KO:?run.sh runs in a guest of vm/run, which sets KMMAP_KO}"
 slack_pages=$(( ${KSTRESS_SLACK_MB:-64} * 256 ))
 repo=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=scripts/lib/common.sh
+source "$repo/scripts/lib/common.sh"
 work=$(mktemp -d /tmp/kstress.XXXXXX)
 failures=()
 fail() { failures+=("$*"); echo "FAIL: $*"; }
 now() { date +%s; }
 t_start=$(now)
 
-cc -std=gnu11 -O2 -Wall -Wextra -Werror -I "$repo/kernel/uapi" \
-  -o "$work/kstress" "$repo/test/kstress/kstress.c" || exit 2
+kmmap_compile_c "$work/kstress" "$repo/test/kstress/kstress.c" || exit 2
 
-# Kernel log lines that mean trouble (kmemleak is judged on its own below).
-trouble='WARNING|BUG|Oops|Call Trace|general protection|UBSAN|KASAN|KFENCE|Bad page|circular locking|sleeping function called from invalid context|possible recursive locking'
 log_start=$(dmesg | wc -l)
 
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
@@ -61,8 +60,8 @@ kmemleak=/sys/kernel/debug/kmemleak
 # After rmmod the kernel cannot name the module's functions any more: a
 # stack frame in its text prints as a bare address. So every load's text
 # ranges are kept (start from /sys/module/kmmap/sections, size from the
-# .ko's section headers), as "start end" in 16-digit hex, which compare as
-# strings.
+# .ko's section headers), as "start end" in 16-digit hex, for
+# scripts/lib/attribution.cjs.
 ranges=$work/ranges
 : > "$ranges"
 record_text_ranges() {
@@ -79,51 +78,16 @@ record_text_ranges() {
   done
 }
 
-# page_owner_stacks/show_stacks (one paragraph per allocation stack,
-# innermost frame first, then "nr_base_pages: N", the pages allocated from
-# that stack and not yet freed), for the stacks that have a kmmap frame, by
-# kind: what kmmap allocated itself (data) and what the kernel allocated for
-# its own structures while kmmap code was on the stack (a new slab, page
-# tables, KASAN shadow, a vmalloc area's page array), which the kernel may
-# keep or reuse. (The per-page file, /sys/kernel/debug/page_owner, is
-# hundreds of thousands of records on a 2 GiB guest, and a reader whose
-# buffer is smaller than one record gets ENOMEM.)
+# The pages page_owner_stacks/show_stacks attributes to kmmap, by kind
+# (scripts/lib/attribution.cjs, which scripts/test-kernels.mjs uses too):
+# "data slab pgtable kasan vmalloc_array", what kmmap allocated itself, then
+# what the kernel allocated for its own structures while kmmap code was on
+# the stack, which the kernel may keep or reuse. (The per-page file,
+# /sys/kernel/debug/page_owner, is hundreds of thousands of records on a
+# 2 GiB guest, and a reader whose buffer is smaller than one record gets
+# ENOMEM.)
 page_owner_counts() {
-  awk -v ranges="$ranges" '
-    BEGIN {
-      RS = ""; FS = "\n"
-      while ((getline line < ranges) > 0) { split(line, r, " "); lo[++n] = r[1]; hi[n] = r[2] }
-    }
-    function kmmap_frame(f,    a, i) {
-      if (f ~ /\[kmmap\]/) return 1
-      if (!match(f, /0x[0-9a-f]+/)) return 0
-      a = substr(f, RSTART + 2, RLENGTH - 2)
-      if (length(a) != 16) return 0
-      for (i = 1; i <= n; i++) if (a >= lo[i] && a < hi[i]) return 1
-      return 0
-    }
-    match($0, /nr_base_pages: [0-9]+/) {
-      pages = substr($0, RSTART + 15, RLENGTH - 15) + 0
-      # The page array of a vmalloc area, when larger than a page, is itself
-      # vmalloc()ed: two __vmalloc_node_range frames on the stack.
-      kind = ""; vmalloc_areas = 0; found = 0
-      for (i = 1; i <= NF; i++) {
-        if ($i ~ /nr_base_pages:/) break
-        if (kmmap_frame($i)) {
-          if (kind == "") kind = vmalloc_areas >= 2 ? "vmalloc_array" : "data"
-          found = 1
-          break
-        }
-        if ($i ~ /allocate_slab|new_slab|___slab_alloc/) kind = "slab"
-        else if ($i ~ /pte_alloc|pmd_alloc|pud_alloc|p4d_alloc|pgd_alloc/) kind = "pgtable"
-        else if ($i ~ /kasan/) kind = "kasan"
-        else if ($i ~ /__vmalloc_node_range/) vmalloc_areas++
-      }
-      if (found) count[kind] += pages
-    }
-    END {
-      printf "%d %d %d %d %d\n", count["data"], count["slab"], count["pgtable"], count["kasan"], count["vmalloc_array"]
-    }' "$page_owner"
+  node "$repo/scripts/lib/attribution.cjs" page-owner --ranges "$ranges" < "$page_owner"
 }
 
 # ------------------------------------------------------------ measuring
@@ -226,7 +190,10 @@ done
 
 # ------------------------------------------------------------ the verdict
 
-if dmesg | tail -n +$((log_start + 1)) | grep -E "$trouble" > "$work/trouble"; then
+# Kernel log lines that mean trouble (scripts/lib/kernel-trouble.ere), less
+# kmemleak's own "new suspected" line: kmemleak is judged on its own below.
+if dmesg | tail -n +$((log_start + 1)) | kmmap_kernel_trouble |
+    grep -Ev 'kmemleak: [0-9]+ new suspected' > "$work/trouble"; then
   fail "the kernel log shows trouble:"
   head -40 "$work/trouble"
 fi
@@ -235,16 +202,8 @@ if [[ -n $kmemleak ]]; then
   t0=$(now)
   echo scan > "$kmemleak"
   # Leaked objects whose allocation stack has a kmmap frame (by name, or by
-  # address once the module is gone).
-  awk -v ranges="$ranges" '
-    BEGIN { while ((getline line < ranges) > 0) { split(line, r, " "); lo[++n] = r[1]; hi[n] = r[2] } }
-    /^unreferenced object/ { obj = $0; next }
-    /\[kmmap\]/ { hit[obj] = 1; next }
-    match($0, /0x[0-9a-f]+/) && RLENGTH == 18 {
-      a = substr($0, RSTART + 2, 16)
-      for (i = 1; i <= n; i++) if (a >= lo[i] && a < hi[i]) hit[obj] = 1
-    }
-    END { for (o in hit) print o }' "$kmemleak" > "$work/leaks"
+  # address once the module is gone): scripts/lib/attribution.cjs.
+  node "$repo/scripts/lib/attribution.cjs" kmemleak --ranges "$ranges" < "$kmemleak" > "$work/leaks"
   leaks=$(wc -l < "$work/leaks")
   echo "kmemleak scan: $(grep -c '^unreferenced object' "$kmemleak") suspected leaks in all, $leaks under kmmap code ($(($(now) - t0)) s)"
   if ((leaks)); then
