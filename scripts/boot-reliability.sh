@@ -38,7 +38,7 @@ tsv=$out/boots.tsv
 # run (bash reads a script as it goes) neither break nor change them.
 snapshot=$(mktemp -d "$out/vm-snapshot.XXXXXX")
 mkdir "$snapshot/vm"
-cp -- "$repo/vm/run" "$repo/vm/guest-init.sh" "$repo/vm/kernel-lines" "$snapshot/vm/"
+cp -a -- "$repo/vm/." "$snapshot/vm/"
 [[ -s $tsv ]] || printf 'line\tboot\ttuning\thog\tresult\tstatus\tseconds\tended\n' >"$tsv"
 
 hogs=()
