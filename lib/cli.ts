@@ -10,7 +10,7 @@ import { codedError } from './errors';
 import { type FileFacts, fileFacts } from './file-bounds';
 import { hexdumpLines } from './hexdump';
 import { FlagCombination, names as kpfNames } from './kpageflags';
-import { LKMC_MMAP_PATH } from './lkmc';
+import { LKMC_MMAP_PATH } from './uapi';
 import { mapOpened } from './map';
 import { PAGE_SIZE } from './page';
 import * as pagemap from './pagemap';

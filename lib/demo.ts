@@ -2,7 +2,8 @@
 // Prints the reference C program's step lines and stops with a non-zero
 // exit status at the first check that fails.
 import * as fs from 'node:fs';
-import { LKMC_MMAP_PATH, lkmcPhysicalAddress } from './lkmc';
+import { lkmcPhysicalAddress } from './lkmc';
+import { LKMC_MMAP_PATH } from './uapi';
 import { map } from './map';
 import { PAGE_SIZE } from './page';
 import { physicalAddress } from './pagemap';

@@ -16,12 +16,13 @@ export type { MappingDescriptor } from './descriptor';
 export * as pagemap from './pagemap';
 export type { PagemapEntry, PagemapOptions } from './pagemap';
 export { ioctl, ioctlNumbers, KMMAP_IOC_MAGIC, LKMC_MMAP_IOC_PHYS_ADDR } from './ioctl';
-export { LKMC_MMAP_PATH, lkmcPhysicalAddress } from './lkmc';
+export { lkmcPhysicalAddress } from './lkmc';
 export { KmmapDevice } from './device';
 export type { DeviceInfo, DeviceMapOptions, DeviceOpenOptions, DeviceRange, FillOptions } from './device';
 export {
   BACKINGS,
   KMMAP_DEVICE_PATH,
+  LKMC_MMAP_PATH,
   KMMAP_FILL_ADD_OFFSET,
   KMMAP_IOC_CHECKSUM,
   KMMAP_IOC_FILL,

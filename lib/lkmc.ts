@@ -1,9 +1,7 @@
 // /proc/lkmc_mmap, the module's one-page-per-open interface.
 import { lkmcPhysicalAddressHint } from './hints';
 import { ioctl, LKMC_MMAP_IOC_PHYS_ADDR } from './ioctl';
-
-/** Where the kmmap module puts its one-page-per-open file. */
-export const LKMC_MMAP_PATH = '/proc/lkmc_mmap';
+import { LKMC_MMAP_PATH } from './uapi';
 
 /**
  * The physical address of the page behind an open /proc/lkmc_mmap fd, as

@@ -6,6 +6,9 @@ import { ioctlNumbers, KMMAP_IOC_MAGIC } from './ioctl';
 /** Where the kmmap module puts its shared-buffer device. */
 export const KMMAP_DEVICE_PATH = '/dev/kmmap';
 
+/** Where the kmmap module puts its one-page-per-open file. */
+export const LKMC_MMAP_PATH = '/proc/lkmc_mmap';
+
 /** enum kmmap_backing, by name. */
 export const BACKINGS = ['contig', 'vmalloc'] as const;
 /** How the device's buffer was allocated (module parameter `backing`). */

@@ -114,23 +114,23 @@ KNOWN_FAILURES=(
   'cli.test.ts > pagemap ranges'
   # qemu 7.2 has no mlock2 (ENOSYS).
   'map-options.test.ts > locked locks the pages'
-  'mapping-methods.test.ts > with invalidate on locked pages'
-  'mapping-methods.test.ts > locks every page now'
-  'mapping-methods.test.ts > with onFault'
-  'mapping-methods.test.ts > over RLIMIT_MEMLOCK'
-  'mapping-methods.test.ts > ranges outside the mapping are refused before any syscall lock()'
+  'mapping-operations.test.ts > with invalidate on locked pages'
+  'mapping-operations.test.ts > locks every page now'
+  'mapping-operations.test.ts > with onFault'
+  'mapping-operations.test.ts > over RLIMIT_MEMLOCK'
+  'mapping-operations.test.ts > ranges outside the mapping are refused before any syscall lock()'
   # qemu-user treats madvise as a hint and returns 0 without calling the
   # kernel: no VmFlags, no population, no freeing, no EINVAL.
-  "mapping-methods.test.ts > 'random' sets the VmFlag rr"
-  "mapping-methods.test.ts > 'sequential' sets the VmFlag sr"
-  "mapping-methods.test.ts > 'dontfork' sets the VmFlag dc"
-  "mapping-methods.test.ts > 'dontdump' sets the VmFlag dd"
-  "mapping-methods.test.ts > 'hugepage' sets the VmFlag hg"
-  "mapping-methods.test.ts > 'nohugepage' sets the VmFlag nh"
-  "mapping-methods.test.ts > 'wipeonfork' sets the VmFlag wf"
-  "mapping-methods.test.ts > 'remove' frees a memfd's pages"
-  "mapping-methods.test.ts > 'populate_write' makes every page resident"
-  'mapping-methods.test.ts > advice that cannot apply'
+  "mapping-operations.test.ts > 'random' sets the VmFlag rr"
+  "mapping-operations.test.ts > 'sequential' sets the VmFlag sr"
+  "mapping-operations.test.ts > 'dontfork' sets the VmFlag dc"
+  "mapping-operations.test.ts > 'dontdump' sets the VmFlag dd"
+  "mapping-operations.test.ts > 'hugepage' sets the VmFlag hg"
+  "mapping-operations.test.ts > 'nohugepage' sets the VmFlag nh"
+  "mapping-operations.test.ts > 'wipeonfork' sets the VmFlag wf"
+  "mapping-operations.test.ts > 'remove' frees a memfd's pages"
+  "mapping-operations.test.ts > 'populate_write' makes every page resident"
+  'mapping-operations.test.ts > advice that cannot apply'
   # qemu-user's mmap drops MAP_POPULATE and refuses MAP_HUGETLB and
   # MAP_SHARED_VALIDATE|MAP_SYNC with EINVAL before the kernel sees them.
   'map-options.test.ts > populate faults every page in at once'
