@@ -93,7 +93,7 @@
 #include <linux/vmalloc.h>
 
 #include "compat.h"
-#include "kmmap.h"
+#include "kmmap_internal.h"
 
 #define KMMAP_DEFAULT_SIZE	(4UL << 20)
 /* The kernel's own fault-around default: 64 KiB. */

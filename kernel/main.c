@@ -17,7 +17,7 @@
 #include <linux/moduleparam.h>
 #include <linux/sysfs.h>
 
-#include "kmmap.h"
+#include "kmmap_internal.h"
 
 /*
  * Pages of memory the module has allocated and not yet let go of: the
