@@ -68,6 +68,8 @@ dist/validate.js
 kernel/COPYING
 kernel/Kbuild
 kernel/Makefile
+kernel/buffer.c
+kernel/buffer.h
 kernel/compat.h
 kernel/device.c
 kernel/dkms.conf
