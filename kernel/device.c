@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * /dev/kmmap: one buffer of kernel memory, shared by every open of the
- * device, that user space maps with mmap(MAP_SHARED).
+ * /dev/kmmap: one buffer of kernel memory (buffer.c), shared by every open
+ * of the device, that user space maps with mmap(MAP_SHARED) in the way the
+ * open file chose. This file holds the module parameters that shape it, the
+ * VMA operations, the file operations and the ioctls.
  *
  *	int fd = open("/dev/kmmap", O_RDWR);
  *	struct kmmap_info info;
@@ -10,69 +12,6 @@
  *	ioctl(fd, KMMAP_IOC_SET_METHOD, &method);	// optional
  *	char *p = mmap(NULL, info.size, PROT_READ | PROT_WRITE, MAP_SHARED,
  *		       fd, 0);
- *
- * The buffer is allocated at load time (parameters "size" and "backing") and
- * freed at unload, so it outlives every mapping: every VMA holds its file
- * (vm_file), the file holds the module (fops.owner), and the core drops both
- * only after vm_close has returned, so rmmod fails with EBUSY while any
- * mapping or open file remains and no module code runs after its last
- * reference is gone.
- *
- * read(), write() and the ioctls respect the file's open mode: bytes leave
- * the buffer only through a file open for reading (read, CHECKSUM) and enter
- * it only through one open for writing (write, FILL), as with mmap(). write()
- * copies with copy_from_iter(), which leaves the bytes past a faulting source
- * untouched (copy_from_user() would zero them in the shared buffer), so
- * nothing beyond what write() reports as written ever changes.
- *
- * Backings:
- *   contig   runs of physically contiguous pages from alloc_pages(), split
- *            into independent order-0 pages (vm_insert_page() refuses the
- *            tail pages of an unsplit high-order block). Needed by devices
- *            that DMA into one physical range; large runs may be scarce.
- *   vmalloc  vmalloc_user(): any free pages, virtually contiguous in the
- *            kernel, zeroed and flagged VM_USERMAP. Easy to get in any size.
- *
- * Methods (chosen per open file with KMMAP_IOC_SET_METHOD, default from the
- * "method" parameter), and when each is the right one:
- *   fault        .fault returns one page per first touch, as the classic
- *                answer does. Nothing is mapped until used, which suits
- *                sparse access; a first touch of every page costs one fault
- *                per page.
- *   fault_around .fault maps an aligned batch of "fault_around_pages" pages
- *                with vm_insert_pages() and returns VM_FAULT_NOPAGE, so a
- *                sequential first pass costs one fault per batch. This is
- *                what the kernel's own .map_pages does for the page cache;
- *                .map_pages itself runs in atomic context (struct
- *                vm_fault's prealloc_pte comment), where nothing may sleep
- *                or allocate page tables, and the helpers that fill PTEs
- *                there are not exported, so a module batches from .fault.
- *   pages        vm_insert_pages() maps every page at mmap() time: no faults
- *                later, mmap() itself costs time proportional to the length.
- *                The pages stay refcounted normal pages (pagemap sees them,
- *                get_user_pages() works, O_DIRECT into them works).
- *   pfn          remap_pfn_range() over each physically contiguous run
- *                (contig backing only). The way to map memory that has no
- *                struct page or must not be refcounted (device memory).
- *                Trap: the PTEs carry no page reference, so nothing but the
- *                driver keeps the memory alive; here the buffer lives until
- *                unload and unload waits for every mapping. The VMA becomes
- *                VM_IO | VM_PFNMAP: get_user_pages() fails on it (no O_DIRECT,
- *                vmsplice or io_uring fixed buffers) and the kernel's page
- *                walkers, /proc/<pid>/pagemap included, skip it: pagemap
- *                reports such pages as not present.
- *   vmalloc      remap_vmalloc_range() (vmalloc backing only): the standard
- *                way to hand a vmalloc_user() buffer to user space, with the
- *                bounds checked against the vmalloc area itself.
- * A method that does not fit the backing fails with EOPNOTSUPP.
- *
- * mmap() rules: MAP_SHARED only (MAP_PRIVATE gets EINVAL: a private copy of
- * a shared device buffer would silently stop seeing the device's writes);
- * an offset at or past the end gets ENXIO, a range running past the end
- * EINVAL; VM_DONTEXPAND, so mremap() cannot grow a mapping (it can shrink or
- * move one) and a mapping made without PROT_WRITE cannot gain it through
- * mprotect() (VM_MAYWRITE cleared). fork() shares: the child's mapping is
- * the same buffer, like any MAP_SHARED mapping.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -92,8 +31,9 @@
 #include <linux/uio.h>
 #include <linux/vmalloc.h>
 
+#include "buffer.h"
 #include "compat.h"
-#include "kmmap.h"
+#include "kmmap_internal.h"
 
 #define KMMAP_DEFAULT_SIZE	(4UL << 20)
 /* The kernel's own fault-around default: 64 KiB. */
@@ -102,24 +42,28 @@
 /* PFNs copied to user space per copy_to_user(). */
 #define KMMAP_PFN_BATCH		64
 
-static unsigned long size = KMMAP_DEFAULT_SIZE;
-module_param(size, ulong, 0444);
+/* ---------------------------------------------------- module parameters */
+
+/* Read at load only (kmmap_parse_params()); the names are user-visible. */
+static unsigned long kmmap_param_size = KMMAP_DEFAULT_SIZE;
+module_param_named(size, kmmap_param_size, ulong, 0444);
 MODULE_PARM_DESC(size, "Bytes in the /dev/kmmap buffer, rounded up to whole pages (default 4 MiB, at most half of RAM)");
 
-static char *backing = "contig";
-module_param(backing, charp, 0444);
+static char *kmmap_param_backing = "contig";
+module_param_named(backing, kmmap_param_backing, charp, 0444);
 MODULE_PARM_DESC(backing, "Memory behind /dev/kmmap: contig (physically contiguous runs of pages) or vmalloc (vmalloc_user) (default contig)");
 
-static char *method = "fault";
-module_param(method, charp, 0444);
+static char *kmmap_param_method = "fault";
+module_param_named(method, kmmap_param_method, charp, 0444);
 MODULE_PARM_DESC(method, "Default mmap method of a new /dev/kmmap file: fault, fault_around, pages, pfn (contig only) or vmalloc (vmalloc only) (default fault)");
 
-static ushort mode = 0600;
-module_param(mode, ushort, 0444);
+static ushort kmmap_param_mode = 0600;
+module_param_named(mode, kmmap_param_mode, ushort, 0444);
 MODULE_PARM_DESC(mode, "Permissions of the /dev/kmmap node (default 0600)");
 
-static uint fault_around_pages = KMMAP_DEFAULT_BATCH;
-module_param(fault_around_pages, uint, 0444);
+static uint kmmap_param_fault_around_pages = KMMAP_DEFAULT_BATCH;
+module_param_named(fault_around_pages, kmmap_param_fault_around_pages, uint,
+		   0444);
 MODULE_PARM_DESC(fault_around_pages, "Pages the fault_around method maps per fault, 1 to 512 (default 16)");
 
 static const char * const kmmap_backing_names[] = {
@@ -135,23 +79,15 @@ static const char * const kmmap_method_names[] = {
 	[KMMAP_METHOD_VMALLOC]		= "vmalloc",
 };
 
-/*
- * The buffer. Set up at load and never changed until unload, so readers
- * need no lock; concurrent read()/write()/mmap access to the same bytes
- * races exactly as it would on any shared memory.
- */
-struct kmmap_buffer {
-	enum kmmap_backing backing;
-	unsigned long nr_pages;
-	struct page **pages;		/* every page, in buffer order */
-	void *vaddr;			/* vmalloc backing: the whole buffer */
+/* ---------------------------------------------------------------- state */
+
+/* Set up at load and unchanged until unload but for the count of VMAs. */
+static struct kmmap_device {
+	struct kmmap_buffer buf;
 	u32 methods;			/* BIT(method) for each allowed method */
 	u32 default_method;		/* of a new open file */
-	u32 max_chunk_pages;
 	atomic_t mappings;		/* live VMAs, for KMMAP_IOC_INFO */
-};
-
-static struct kmmap_buffer kmmap_buf;
+} kmmap_dev;
 
 /* Per open file. */
 struct kmmap_file {
@@ -160,17 +96,12 @@ struct kmmap_file {
 
 static size_t kmmap_size(void)
 {
-	return kmmap_buf.nr_pages << PAGE_SHIFT;
+	return kmmap_buffer_size(&kmmap_dev.buf);
 }
 
-/* Kernel address of byte @off; valid up to the end of its page. */
 static void *kmmap_addr(size_t off)
 {
-	if (kmmap_buf.backing == KMMAP_BACKING_VMALLOC)
-		return kmmap_buf.vaddr + off;
-	/* GFP_KERNEL pages are never highmem: always in the direct map. */
-	return page_address(kmmap_buf.pages[off >> PAGE_SHIFT]) +
-	       offset_in_page(off);
+	return kmmap_buffer_addr(&kmmap_dev.buf, off);
 }
 
 /* Bytes from @off to the end of its page, at most @len. */
@@ -181,7 +112,7 @@ static size_t kmmap_page_chunk(size_t off, size_t len)
 
 static bool kmmap_method_allowed(u32 how)
 {
-	return how < KMMAP_METHOD_COUNT && (kmmap_buf.methods & BIT(how));
+	return how < KMMAP_METHOD_COUNT && (kmmap_dev.methods & BIT(how));
 }
 
 /* Is [off, off + len) inside the buffer? Written so nothing can overflow. */
@@ -192,17 +123,23 @@ static bool kmmap_range_ok(u64 off, u64 len)
 
 /* ------------------------------------------------------------------ VMAs */
 
-/* Counts VMAs for KMMAP_IOC_INFO; the VMA's vm_file pins the module. */
+/*
+ * Lifetime: the buffer outlives every mapping. Every VMA holds its file
+ * (vm_file), the file holds the module (fops.owner), and the core drops both
+ * only after vm_close has returned, so rmmod fails with EBUSY while any
+ * mapping or open file remains and no module code runs after its last
+ * reference is gone. vm_open and vm_close only count the VMAs.
+ */
 static void kmmap_vm_open(struct vm_area_struct *vma)
 {
 	pr_debug("vm_open %#lx-%#lx\n", vma->vm_start, vma->vm_end);
-	atomic_inc(&kmmap_buf.mappings);
+	atomic_inc(&kmmap_dev.mappings);
 }
 
 static void kmmap_vm_close(struct vm_area_struct *vma)
 {
 	pr_debug("vm_close %#lx-%#lx\n", vma->vm_start, vma->vm_end);
-	atomic_dec(&kmmap_buf.mappings);
+	atomic_dec(&kmmap_dev.mappings);
 }
 
 /*
@@ -216,10 +153,10 @@ static vm_fault_t kmmap_vm_fault(struct vm_fault *vmf)
 
 	pr_debug("vm_fault pgoff %lu at %#lx\n", vmf->pgoff, vmf->address);
 	/* mmap() checked the range and VM_DONTEXPAND keeps it; be sure. */
-	if (vmf->pgoff >= kmmap_buf.nr_pages)
+	if (vmf->pgoff >= kmmap_dev.buf.nr_pages)
 		return VM_FAULT_SIGBUS;
 
-	page = kmmap_buf.pages[vmf->pgoff];
+	page = kmmap_dev.buf.pages[vmf->pgoff];
 	/* The page table's reference, dropped by the core when it unmaps. */
 	get_page(page);
 	vmf->page = page;
@@ -233,16 +170,16 @@ static vm_fault_t kmmap_vm_fault(struct vm_fault *vmf)
 static vm_fault_t kmmap_vm_fault_around(struct vm_fault *vmf)
 {
 	struct vm_area_struct *vma = vmf->vma;
-	unsigned long batch = fault_around_pages;
+	unsigned long batch = kmmap_param_fault_around_pages;
 	pgoff_t vma_first = vma->vm_pgoff;
 	pgoff_t vma_end = vma->vm_pgoff + vma_pages(vma);
 	pgoff_t pgoff, end;
 
-	if (vmf->pgoff >= kmmap_buf.nr_pages || vmf->pgoff < vma_first)
+	if (vmf->pgoff >= kmmap_dev.buf.nr_pages || vmf->pgoff < vma_first)
 		return VM_FAULT_SIGBUS;
 
 	pgoff = max_t(pgoff_t, rounddown(vmf->pgoff, batch), vma_first);
-	end = min3(pgoff + batch, vma_end, (pgoff_t)kmmap_buf.nr_pages);
+	end = min3(pgoff + batch, vma_end, (pgoff_t)kmmap_dev.buf.nr_pages);
 	pr_debug("vm_fault_around pgoff %lu: %lu-%lu\n", vmf->pgoff, pgoff,
 		 end);
 
@@ -252,7 +189,7 @@ static vm_fault_t kmmap_vm_fault_around(struct vm_fault *vmf)
 		unsigned long left = end - pgoff;
 		int err;
 
-		err = vm_insert_pages(vma, addr, &kmmap_buf.pages[pgoff],
+		err = vm_insert_pages(vma, addr, &kmmap_dev.buf.pages[pgoff],
 				      &left);
 		pgoff = end - left;
 		if (!err)
@@ -282,19 +219,81 @@ static const struct vm_operations_struct kmmap_pfn_vm_ops = {
 	.close	= kmmap_vm_close,
 };
 
-/* remap_pfn_range() over each physically contiguous run of the range. */
-static int kmmap_remap_pfns(struct vm_area_struct *vma)
+/* ---------------------------------------------------- mmap, per method */
+
+/*
+ * fault: .fault returns one page per first touch, as the classic answer
+ * does. Nothing is mapped until used, which suits sparse access; a first
+ * touch of every page costs one fault per page.
+ */
+static int kmmap_mmap_fault(struct vm_area_struct *vma)
 {
+	vma->vm_ops = &kmmap_fault_vm_ops;
+	return 0;
+}
+
+/*
+ * fault_around: .fault maps an aligned batch of "fault_around_pages" pages
+ * with vm_insert_pages() and returns VM_FAULT_NOPAGE, so a sequential first
+ * pass costs one fault per batch. This is what the kernel's own .map_pages
+ * does for the page cache; .map_pages itself runs in atomic context (struct
+ * vm_fault's prealloc_pte comment), where nothing may sleep or allocate page
+ * tables, and the helpers that fill PTEs there are not exported, so a module
+ * batches from .fault.
+ */
+static int kmmap_mmap_fault_around(struct vm_area_struct *vma)
+{
+	/* vm_insert_pages() from .fault needs it set under mmap_lock. */
+	kmmap_vm_flags_set(vma, VM_MIXEDMAP);
+	vma->vm_ops = &kmmap_fault_around_vm_ops;
+	return 0;
+}
+
+/*
+ * pages: vm_insert_pages() maps every page at mmap() time: no faults later,
+ * mmap() itself costs time proportional to the length. The pages stay
+ * refcounted normal pages (pagemap sees them, get_user_pages() works,
+ * O_DIRECT into them works).
+ */
+static int kmmap_mmap_pages(struct vm_area_struct *vma)
+{
+	unsigned long left = vma_pages(vma);
+	int err;
+
+	kmmap_vm_flags_set(vma, VM_MIXEDMAP);
+	vma->vm_ops = &kmmap_fault_vm_ops;
+	err = vm_insert_pages(vma, vma->vm_start,
+			      &kmmap_dev.buf.pages[vma->vm_pgoff], &left);
+	/* Nothing else can map into a VMA that mmap() is still setting up. */
+	WARN_ON_ONCE(!err && left);
+	return err;
+}
+
+/*
+ * pfn (contig backing only): remap_pfn_range() over each physically
+ * contiguous run of the range. The way to map memory that has no struct
+ * page or must not be refcounted (device memory). Trap: the PTEs carry no
+ * page reference, so nothing but the driver keeps the memory alive; here the
+ * buffer lives until unload and unload waits for every mapping. The VMA
+ * becomes VM_IO | VM_PFNMAP: get_user_pages() fails on it (no O_DIRECT,
+ * vmsplice or io_uring fixed buffers) and the kernel's page walkers,
+ * /proc/<pid>/pagemap included, skip it: pagemap reports such pages as not
+ * present.
+ */
+static int kmmap_mmap_pfn(struct vm_area_struct *vma)
+{
+	struct page **pages = kmmap_dev.buf.pages;
 	pgoff_t first = vma->vm_pgoff, end = first + vma_pages(vma);
 	pgoff_t run = first;
 
+	vma->vm_ops = &kmmap_pfn_vm_ops;
 	while (run < end) {
-		unsigned long pfn = page_to_pfn(kmmap_buf.pages[run]);
+		unsigned long pfn = page_to_pfn(pages[run]);
 		pgoff_t next = run + 1;
 		int err;
 
 		while (next < end &&
-		       page_to_pfn(kmmap_buf.pages[next]) == pfn + (next - run))
+		       page_to_pfn(pages[next]) == pfn + (next - run))
 			next++;
 		err = remap_pfn_range(vma, vma->vm_start +
 				      ((run - first) << PAGE_SHIFT), pfn,
@@ -307,64 +306,76 @@ static int kmmap_remap_pfns(struct vm_area_struct *vma)
 	return 0;
 }
 
-static int kmmap_map_all_pages(struct vm_area_struct *vma)
+/*
+ * vmalloc (vmalloc backing only): remap_vmalloc_range(), the standard way
+ * to hand a vmalloc_user() buffer to user space, with the bounds checked
+ * against the vmalloc area itself.
+ */
+static int kmmap_mmap_vmalloc(struct vm_area_struct *vma)
 {
-	unsigned long left = vma_pages(vma);
-	int err;
-
-	err = vm_insert_pages(vma, vma->vm_start,
-			      &kmmap_buf.pages[vma->vm_pgoff], &left);
-	/* Nothing else can map into a VMA that mmap() is still setting up. */
-	WARN_ON_ONCE(!err && left);
-	return err;
+	vma->vm_ops = &kmmap_fault_vm_ops;
+	return remap_vmalloc_range(vma, kmmap_dev.buf.vaddr, vma->vm_pgoff);
 }
 
+/*
+ * The rules every method shares. MAP_SHARED only (MAP_PRIVATE gets EINVAL:
+ * a private copy of a shared device buffer would silently stop seeing the
+ * device's writes); an offset at or past the end gets ENXIO, a range running
+ * past the end EINVAL. fork() shares: the child's mapping is the same
+ * buffer, like any MAP_SHARED mapping.
+ */
+static int kmmap_mmap_check(struct vm_area_struct *vma)
+{
+	/* VM_SHARED is cleared for read-only files; VM_MAYSHARE is not. */
+	if (!(vma->vm_flags & VM_MAYSHARE))
+		return -EINVAL;
+	if (vma->vm_pgoff >= kmmap_dev.buf.nr_pages)
+		return -ENXIO;
+	if (vma_pages(vma) > kmmap_dev.buf.nr_pages - vma->vm_pgoff)
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * Guards first, then the open file's method. VM_DONTEXPAND: mremap() cannot
+ * grow a mapping (it can shrink or move one); a mapping made without
+ * PROT_WRITE cannot gain it through mprotect() (VM_MAYWRITE cleared).
+ */
 static int kmmap_mmap(struct file *file, struct vm_area_struct *vma)
 {
 	struct kmmap_file *kf = file->private_data;
 	u32 how = READ_ONCE(kf->method);
-	unsigned long pgoff = vma->vm_pgoff, pages = vma_pages(vma);
-	int err = 0;
+	int err;
 
 	/* SET_METHOD admits only allowed methods; be sure before indexing. */
 	if (WARN_ON_ONCE(!kmmap_method_allowed(how)))
 		return -EINVAL;
 	pr_debug("mmap %s: %lu pages at pgoff %lu\n", kmmap_method_names[how],
-		 pages, pgoff);
-	/* VM_SHARED is cleared for read-only files; VM_MAYSHARE is not. */
-	if (!(vma->vm_flags & VM_MAYSHARE))
-		return -EINVAL;
-	if (pgoff >= kmmap_buf.nr_pages)
-		return -ENXIO;
-	if (pages > kmmap_buf.nr_pages - pgoff)
-		return -EINVAL;
+		 vma_pages(vma), vma->vm_pgoff);
+	err = kmmap_mmap_check(vma);
+	if (err)
+		return err;
 
 	kmmap_vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
 	if (!(vma->vm_flags & VM_WRITE))
 		kmmap_vm_flags_clear(vma, VM_MAYWRITE);
-	vma->vm_private_data = &kmmap_buf;
+	vma->vm_private_data = &kmmap_dev;
 
 	switch (how) {
 	case KMMAP_METHOD_FAULT:
-		vma->vm_ops = &kmmap_fault_vm_ops;
+		err = kmmap_mmap_fault(vma);
 		break;
 	case KMMAP_METHOD_FAULT_AROUND:
-		/* vm_insert_pages() from .fault needs it set under mmap_lock. */
-		kmmap_vm_flags_set(vma, VM_MIXEDMAP);
-		vma->vm_ops = &kmmap_fault_around_vm_ops;
+		err = kmmap_mmap_fault_around(vma);
 		break;
 	case KMMAP_METHOD_PAGES:
-		kmmap_vm_flags_set(vma, VM_MIXEDMAP);
-		vma->vm_ops = &kmmap_fault_vm_ops;
-		err = kmmap_map_all_pages(vma);
+		err = kmmap_mmap_pages(vma);
 		break;
 	case KMMAP_METHOD_PFN:
-		vma->vm_ops = &kmmap_pfn_vm_ops;
-		err = kmmap_remap_pfns(vma);
+		err = kmmap_mmap_pfn(vma);
 		break;
 	case KMMAP_METHOD_VMALLOC:
-		vma->vm_ops = &kmmap_fault_vm_ops;
-		err = remap_vmalloc_range(vma, kmmap_buf.vaddr, pgoff);
+		err = kmmap_mmap_vmalloc(vma);
 		break;
 	default:
 		return -EINVAL;
@@ -377,16 +388,23 @@ static int kmmap_mmap(struct file *file, struct vm_area_struct *vma)
 		pr_debug("mmap %s failed: %d\n", kmmap_method_names[how], err);
 		return err;
 	}
-	atomic_inc(&kmmap_buf.mappings);
+	atomic_inc(&kmmap_dev.mappings);
 	return 0;
 }
 
 /* ------------------------------------------------- read, write, lseek */
 
 /*
- * Both copy page by page (the contig backing is not virtually contiguous)
- * and stop at the first short copy, reporting what was copied. A fatal
- * signal ends a long copy early, as a short count.
+ * read(), write() and the ioctls respect the file's open mode: bytes leave
+ * the buffer only through a file open for reading (read, CHECKSUM) and enter
+ * it only through one open for writing (write, FILL), as with mmap(). write()
+ * copies with copy_from_iter(), which leaves the bytes past a faulting source
+ * untouched (copy_from_user() would zero them in the shared buffer), so
+ * nothing beyond what write() reports as written ever changes.
+ *
+ * read() and write() copy page by page (the contig backing is not virtually
+ * contiguous) and stop at the first short copy, reporting what was copied.
+ * A fatal signal ends a long copy early, as a short count.
  */
 static ssize_t kmmap_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
@@ -465,19 +483,20 @@ static long kmmap_ioctl_info(struct kmmap_file *kf, void __user *uarg)
 	struct kmmap_info info = {
 		.size		= kmmap_size(),
 		.page_size	= PAGE_SIZE,
-		.backing	= kmmap_buf.backing,
+		.backing	= kmmap_dev.buf.backing,
 		.method		= READ_ONCE(kf->method),
-		.methods	= kmmap_buf.methods,
-		.mappings	= atomic_read(&kmmap_buf.mappings),
+		.methods	= kmmap_dev.methods,
+		.mappings	= atomic_read(&kmmap_dev.mappings),
 	};
 
 	/* How contiguous the buffer is would hint at its PFNs: 0 = hidden. */
 	if (kmmap_may_see_layout())
-		info.max_chunk_pages = kmmap_buf.max_chunk_pages;
+		info.max_chunk_pages = kmmap_dev.buf.max_chunk_pages;
 
 	return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
 }
 
+/* A method that does not fit the backing fails with EOPNOTSUPP. */
 static long kmmap_ioctl_set_method(struct kmmap_file *kf, u32 __user *uarg)
 {
 	u32 how;
@@ -504,8 +523,8 @@ static long kmmap_ioctl_pfns(void __user *uarg)
 		return -EPERM;
 	if (copy_from_user(&req, uarg, sizeof(req)))
 		return -EFAULT;
-	if (req.first > kmmap_buf.nr_pages ||
-	    req.count > kmmap_buf.nr_pages - req.first)
+	if (req.first > kmmap_dev.buf.nr_pages ||
+	    req.count > kmmap_dev.buf.nr_pages - req.first)
 		return -EINVAL;
 
 	out = u64_to_user_ptr(req.pfns);
@@ -514,7 +533,7 @@ static long kmmap_ioctl_pfns(void __user *uarg)
 		u64 j;
 
 		for (j = 0; j < n; j++)
-			pfns[j] = page_to_pfn(kmmap_buf.pages[req.first + i + j]);
+			pfns[j] = page_to_pfn(kmmap_dev.buf.pages[req.first + i + j]);
 		if (copy_to_user(out + i, pfns, n * sizeof(pfns[0])))
 			return -EFAULT;
 		if (fatal_signal_pending(current))
@@ -639,7 +658,7 @@ static int kmmap_open(struct inode *inode, struct file *file)
 	kf = kzalloc(sizeof(*kf), GFP_KERNEL);
 	if (!kf)
 		return -ENOMEM;
-	kf->method = kmmap_buf.default_method;
+	kf->method = kmmap_dev.default_method;
 	/* misc_open() left our struct miscdevice here; we need no more. */
 	file->private_data = kf;
 	pr_debug("open\n");
@@ -671,117 +690,7 @@ static struct miscdevice kmmap_misc = {
 	.fops		= &kmmap_fops,
 };
 
-/* -------------------------------------------------- buffer, init, exit */
-
-/* Longest run of consecutive PFNs, for KMMAP_IOC_INFO. */
-static u32 kmmap_longest_run(void)
-{
-	unsigned long i, run = 1, best = 1;
-
-	for (i = 1; i < kmmap_buf.nr_pages; i++) {
-		if (page_to_pfn(kmmap_buf.pages[i]) ==
-		    page_to_pfn(kmmap_buf.pages[i - 1]) + 1)
-			run++;
-		else
-			run = 1;
-		best = max(best, run);
-	}
-	return min_t(unsigned long, best, U32_MAX);
-}
-
-static void kmmap_free_pages(unsigned long count)
-{
-	unsigned long i;
-
-	for (i = 0; i < count; i++)
-		__free_page(kmmap_buf.pages[i]);
-	kmmap_pages_freed(count);
-}
-
-/*
- * The largest blocks the allocator will give without a fight (no retries,
- * no warning), down to single pages, each split so that every page carries
- * its own reference count.
- */
-static int kmmap_alloc_contig(void)
-{
-	unsigned long nr = kmmap_buf.nr_pages, i = 0;
-
-	while (i < nr) {
-		unsigned int order = min_t(unsigned int, ilog2(nr - i),
-					   KMMAP_MAX_ORDER);
-		struct page *page;
-		unsigned long j;
-
-		for (;;) {
-			gfp_t gfp = GFP_KERNEL | __GFP_ZERO | __GFP_NOWARN;
-
-			if (order)
-				gfp |= __GFP_NORETRY;
-			page = alloc_pages(gfp, order);
-			if (page || !order)
-				break;
-			order--;
-		}
-		if (!page) {
-			kmmap_free_pages(i);
-			return -ENOMEM;
-		}
-		split_page(page, order);
-		kmmap_pages_alloced(1UL << order);
-		for (j = 0; j < (1UL << order); j++)
-			kmmap_buf.pages[i + j] = page + j;
-		i += 1UL << order;
-		cond_resched();
-	}
-	return 0;
-}
-
-static int kmmap_alloc_vmalloc(void)
-{
-	unsigned long i;
-
-	kmmap_buf.vaddr = vmalloc_user(kmmap_size());
-	if (!kmmap_buf.vaddr)
-		return -ENOMEM;
-	kmmap_pages_alloced(kmmap_buf.nr_pages);
-	for (i = 0; i < kmmap_buf.nr_pages; i++)
-		kmmap_buf.pages[i] =
-			vmalloc_to_page(kmmap_buf.vaddr + (i << PAGE_SHIFT));
-	return 0;
-}
-
-static int kmmap_buffer_alloc(void)
-{
-	int err;
-
-	kmmap_buf.pages = kvcalloc(kmmap_buf.nr_pages,
-				   sizeof(*kmmap_buf.pages), GFP_KERNEL);
-	if (!kmmap_buf.pages)
-		return -ENOMEM;
-
-	if (kmmap_buf.backing == KMMAP_BACKING_VMALLOC)
-		err = kmmap_alloc_vmalloc();
-	else
-		err = kmmap_alloc_contig();
-	if (err) {
-		kvfree(kmmap_buf.pages);
-		return err;
-	}
-	kmmap_buf.max_chunk_pages = kmmap_longest_run();
-	return 0;
-}
-
-static void kmmap_buffer_free(void)
-{
-	if (kmmap_buf.backing == KMMAP_BACKING_VMALLOC) {
-		vfree(kmmap_buf.vaddr);
-		kmmap_pages_freed(kmmap_buf.nr_pages);
-	} else {
-		kmmap_free_pages(kmmap_buf.nr_pages);
-	}
-	kvfree(kmmap_buf.pages);
-}
+/* ------------------------------------------------------- init, exit */
 
 /* Checks the parameters, with a message that names the one at fault. */
 static int kmmap_parse_params(void)
@@ -789,53 +698,56 @@ static int kmmap_parse_params(void)
 	int b, m;
 
 	b = match_string(kmmap_backing_names, ARRAY_SIZE(kmmap_backing_names),
-			 backing);
+			 kmmap_param_backing);
 	if (b < 0) {
-		pr_err("backing=%s: must be contig or vmalloc\n", backing);
+		pr_err("backing=%s: must be contig or vmalloc\n",
+		       kmmap_param_backing);
 		return -EINVAL;
 	}
-	kmmap_buf.backing = b;
-	kmmap_buf.methods = BIT(KMMAP_METHOD_FAULT) |
+	kmmap_dev.buf.backing = b;
+	kmmap_dev.methods = BIT(KMMAP_METHOD_FAULT) |
 			    BIT(KMMAP_METHOD_FAULT_AROUND) |
 			    BIT(KMMAP_METHOD_PAGES);
-	kmmap_buf.methods |= b == KMMAP_BACKING_VMALLOC ?
+	kmmap_dev.methods |= b == KMMAP_BACKING_VMALLOC ?
 			     BIT(KMMAP_METHOD_VMALLOC) : BIT(KMMAP_METHOD_PFN);
 
 	m = match_string(kmmap_method_names, ARRAY_SIZE(kmmap_method_names),
-			 method);
+			 kmmap_param_method);
 	if (m < 0) {
 		pr_err("method=%s: must be fault, fault_around, pages, pfn or vmalloc\n",
-		       method);
+		       kmmap_param_method);
 		return -EINVAL;
 	}
 	if (!kmmap_method_allowed(m)) {
-		pr_err("method=%s does not work with backing=%s\n", method,
-		       backing);
+		pr_err("method=%s does not work with backing=%s\n",
+		       kmmap_param_method, kmmap_param_backing);
 		return -EINVAL;
 	}
-	kmmap_buf.default_method = m;
+	kmmap_dev.default_method = m;
 
-	if (!fault_around_pages || fault_around_pages > KMMAP_MAX_BATCH) {
+	if (!kmmap_param_fault_around_pages ||
+	    kmmap_param_fault_around_pages > KMMAP_MAX_BATCH) {
 		pr_err("fault_around_pages=%u: must be 1 to %u\n",
-		       fault_around_pages, KMMAP_MAX_BATCH);
+		       kmmap_param_fault_around_pages, KMMAP_MAX_BATCH);
 		return -EINVAL;
 	}
-	if (mode & ~0777) {
-		pr_err("mode=%#o: only permission bits (0 to 0777)\n", mode);
+	if (kmmap_param_mode & ~0777) {
+		pr_err("mode=%#o: only permission bits (0 to 0777)\n",
+		       kmmap_param_mode);
 		return -EINVAL;
 	}
 
-	if (!size) {
+	if (!kmmap_param_size) {
 		pr_err("size=0: the buffer needs at least one page\n");
 		return -EINVAL;
 	}
 	/* Compared in pages, so that rounding up cannot overflow. */
-	if (size / PAGE_SIZE >= totalram_pages() / 2) {
-		pr_err("size=%lu: more than half of RAM (%lu MiB)\n", size,
-		       totalram_pages() >> (20 - PAGE_SHIFT));
+	if (kmmap_param_size / PAGE_SIZE >= totalram_pages() / 2) {
+		pr_err("size=%lu: more than half of RAM (%lu MiB)\n",
+		       kmmap_param_size, totalram_pages() >> (20 - PAGE_SHIFT));
 		return -EINVAL;
 	}
-	kmmap_buf.nr_pages = DIV_ROUND_UP(size, PAGE_SIZE);
+	kmmap_dev.buf.nr_pages = DIV_ROUND_UP(kmmap_param_size, PAGE_SIZE);
 	return 0;
 }
 
@@ -847,31 +759,32 @@ int kmmap_device_init(void)
 	if (err)
 		return err;
 
-	err = kmmap_buffer_alloc();
+	err = kmmap_buffer_alloc(&kmmap_dev.buf);
 	if (err) {
 		pr_err("size=%lu: cannot allocate %lu pages of %s memory\n",
-		       size, kmmap_buf.nr_pages, backing);
+		       kmmap_param_size, kmmap_dev.buf.nr_pages,
+		       kmmap_param_backing);
 		return err;
 	}
 
-	kmmap_misc.mode = mode;
+	kmmap_misc.mode = kmmap_param_mode;
 	err = misc_register(&kmmap_misc);
 	if (err) {
 		pr_err("cannot register /dev/%s: %d\n", kmmap_misc.name, err);
 		goto err_free;
 	}
 	pr_debug("/dev/%s: %lu pages, %s, longest run %u pages\n",
-		 kmmap_misc.name, kmmap_buf.nr_pages, backing,
-		 kmmap_buf.max_chunk_pages);
+		 kmmap_misc.name, kmmap_dev.buf.nr_pages, kmmap_param_backing,
+		 kmmap_dev.buf.max_chunk_pages);
 	return 0;
 
 err_free:
-	kmmap_buffer_free();
+	kmmap_buffer_free(&kmmap_dev.buf);
 	return err;
 }
 
 void kmmap_device_exit(void)
 {
 	misc_deregister(&kmmap_misc);
-	kmmap_buffer_free();
+	kmmap_buffer_free(&kmmap_dev.buf);
 }

@@ -52,7 +52,7 @@
 #include <linux/uaccess.h>
 
 #include "compat.h"
-#include "kmmap.h"
+#include "kmmap_internal.h"
 
 #define LKMC_MMAP_NAME	"lkmc_mmap"
 /* Each opener gets a private page, so letting anyone open it is harmless. */

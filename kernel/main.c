@@ -5,9 +5,10 @@
  * This file only wires the module together; each interface lives in its own
  * file:
  *   lkmc_mmap.c  /proc/lkmc_mmap, one zeroed page per open, mapped by a
- *                .fault handler (the classic answer, with its bugs fixed).
+ *                .fault handler (the classic answer, with its bugs fixed);
  *   device.c     /dev/kmmap, one multi-page buffer shared by every open,
- *                mapped in any of the four ways the kernel offers.
+ *                mapped in any of the four ways the kernel offers;
+ *   buffer.c     the memory behind it (contig or vmalloc backing).
  * It also keeps the count of pages both hold, for leak checks.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -17,7 +18,7 @@
 #include <linux/moduleparam.h>
 #include <linux/sysfs.h>
 
-#include "kmmap.h"
+#include "kmmap_internal.h"
 
 /*
  * Pages of memory the module has allocated and not yet let go of: the

@@ -1,6 +1,6 @@
 // Entry point of the kmmap addon: a handful of syscall primitives with no
 // policy. lib/ validates arguments and owns the public API.
-#include "kmmap.h"
+#include "addon.h"
 
 namespace {
 

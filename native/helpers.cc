@@ -12,7 +12,7 @@
 #include <string>
 
 #include "errors.h"
-#include "kmmap.h"
+#include "addon.h"
 #include "live_mapping.h"
 
 namespace kmmap {

@@ -1,7 +1,7 @@
 // The addon's helpers that need no mapping: what an fd is (fstat and
 // fstatfs in one call), memfds, ftruncate and close for any fd, and the
 // address of a buffer. Each is a Node-API function registered by
-// InitHelpers (kmmap.h).
+// InitHelpers (addon.h).
 #pragma once
 
 #include <napi.h>

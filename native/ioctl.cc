@@ -7,7 +7,7 @@
 #include <cstdint>
 
 #include "errors.h"
-#include "kmmap.h"
+#include "addon.h"
 
 namespace kmmap {
 namespace {

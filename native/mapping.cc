@@ -32,7 +32,7 @@
 #include <string>
 
 #include "errors.h"
-#include "kmmap.h"
+#include "addon.h"
 #include "live_mapping.h"
 
 #ifndef MREMAP_DONTUNMAP

@@ -10,7 +10,7 @@
 #include <cerrno>
 
 #include "errors.h"
-#include "kmmap.h"
+#include "addon.h"
 #include "live_mapping.h"
 
 namespace kmmap {

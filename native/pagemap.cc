@@ -9,7 +9,7 @@
 #include <cstdint>
 
 #include "errors.h"
-#include "kmmap.h"
+#include "addon.h"
 
 // Debian 12's headers predate PAGEMAP_SCAN: the ABI is fixed, so it is
 // spelled out here (include/uapi/linux/fs.h).

@@ -1,4 +1,5 @@
-// Each native source file registers its functions on the addon's exports.
+// What addon.cc calls: each native source file registers its functions on
+// the addon's exports.
 #pragma once
 
 #include <napi.h>
