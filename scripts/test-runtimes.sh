@@ -92,6 +92,12 @@ exclude_pattern() {
 
 results=$(mktemp -d)
 trap 'rm -rf "$results"' EXIT
+# Each run starts with empty runtime caches, as on a fresh machine. Deno keeps
+# what it learned of a CommonJS file by path: after a checkout at the same
+# path changed dist/, a stale entry made dist/cli.js fail with "uapi_1 is not
+# defined" although the file itself was right.
+export DENO_DIR=$results/deno-dir
+export BUN_RUNTIME_TRANSPILER_CACHE_PATH=$results/bun-cache
 passed=0 failed=0
 for runtime in "${runtimes[@]}"; do
   binary=$(runtime_binary "$runtime")
