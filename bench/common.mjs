@@ -87,16 +87,23 @@ export async function zeroCopyCase(id, title, where, plan, source) {
   );
   const mappingRow = timeRow('kmmap: scan the mapping in place', samples.get('mapping'));
   const readRow = timeRow('fs.readSync into a Buffer, then scan it', samples.get('read'));
-  return {
-    id,
-    title,
-    where,
-    setup: source.setup,
-    rows: [mappingRow, readRow],
-    ratios: [timeRatio('zero-copy speed-up (read time / mapping time)', readRow, mappingRow, { op: '>=', value: 2 })],
-  };
+  return caseResult(id, title, where, source, [mappingRow, readRow], [
+    timeRatio('zero-copy speed-up (read time / mapping time)', readRow, mappingRow, { op: '>=', value: 2 }),
+  ]);
 }
 
+/**
+ * A case's result as the report prints it.
+ * @param {string} id
+ * @param {string} title
+ * @param {'host' | 'kernel'} where
+ * @param {{ setup: string }} source
+ * @param {object[]} rows
+ * @param {object[]} ratios
+ */
+function caseResult(id, title, where, source, rows, ratios) {
+  return { id, title, where, setup: source.setup, rows, ratios };
+}
 
 /**
  * Case 1: Buffer.copy out of a mapping vs C memcpy out of a mapping of the
@@ -129,15 +136,8 @@ export async function copyCase(id, title, where, plan, source) {
   const kmmapRow = timeRow('kmmap: mapping.buffer.copy(buffer)', samples.get('kmmap'));
   const cRow = timeRow('C: memcpy', samples.get('c'));
   const ordinaryRow = timeRow('control: Buffer.copy between two ordinary Buffers', samples.get('ordinary'));
-  return {
-    id,
-    title,
-    where,
-    setup: source.setup,
-    rows: [kmmapRow, cRow, ordinaryRow],
-    ratios: [
-      timeRatio('kmmap speed relative to C (C time / kmmap time)', cRow, kmmapRow, { op: '>=', value: 0.95 }),
-      timeRatio('kmmap speed relative to the control (ordinary Buffer copy)', ordinaryRow, kmmapRow),
-    ],
-  };
+  return caseResult(id, title, where, source, [kmmapRow, cRow, ordinaryRow], [
+    timeRatio('kmmap speed relative to C (C time / kmmap time)', cRow, kmmapRow, { op: '>=', value: 0.95 }),
+    timeRatio('kmmap speed relative to the control (ordinary Buffer copy)', ordinaryRow, kmmapRow),
+  ]);
 }

@@ -14,6 +14,9 @@ import { interleave, timeNs } from './stats.mjs';
 const { map, pagemap, PAGE_SIZE } = kmmap;
 const TMPFS_MAGIC = 0x01021994;
 
+/** One round, no warm-up: proves a case runs, measures nothing. */
+const ONCE = { rounds: 1, warmup: 0 };
+
 /**
  * Sizes and repetitions of each case. `tiny` runs everything once at the
  * smallest sizes, to prove the code works, not to measure.
@@ -36,18 +39,10 @@ export const PLANS = {
     zeroCopy: { bytes: 64 * MiB, rounds: 31, warmup: 3 },
   },
   tiny: {
-    copy: { bytes: 1 * MiB, rounds: 1, warmup: 0 },
-    mapCycle: {
-      sizes: [
-        { bytes: 4 * KiB, cycles: 2 },
-        { bytes: 64 * KiB, cycles: 2 },
-        { bytes: 1 * MiB, cycles: 2 },
-      ],
-      rounds: 1,
-      warmup: 0,
-    },
-    pagemap: { bytes: 4 * MiB, rounds: 1, warmup: 0, fastPerRound: 1 },
-    zeroCopy: { bytes: 1 * MiB, rounds: 1, warmup: 0 },
+    copy: { bytes: 1 * MiB, ...ONCE },
+    mapCycle: { sizes: [4 * KiB, 64 * KiB, 1 * MiB].map((bytes) => ({ bytes, cycles: 2 })), ...ONCE },
+    pagemap: { bytes: 4 * MiB, fastPerRound: 1, ...ONCE },
+    zeroCopy: { bytes: 1 * MiB, ...ONCE },
   },
 };
 

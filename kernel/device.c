@@ -406,20 +406,19 @@ static int kmmap_mmap(struct file *file, struct vm_area_struct *vma)
  * contiguous) and stop at the first short copy, reporting what was copied.
  * A fatal signal ends a long copy early, as a short count.
  */
-static ssize_t kmmap_read_iter(struct kiocb *iocb, struct iov_iter *to)
+/* Copies len bytes at iocb->ki_pos between the buffer and the iterator. */
+static ssize_t kmmap_copy_iter(struct kiocb *iocb, struct iov_iter *iter,
+			       size_t len, bool to_buffer)
 {
 	loff_t pos = iocb->ki_pos;
-	size_t len = iov_iter_count(to), done = 0;
-
-	if (pos < 0)
-		return -EINVAL;
-	if (pos >= kmmap_size() || !len)
-		return 0;
-	len = min_t(size_t, len, kmmap_size() - pos);
+	size_t done = 0;
 
 	while (done < len) {
 		size_t n = kmmap_page_chunk(pos + done, len - done);
-		size_t copied = copy_to_iter(kmmap_addr(pos + done), n, to);
+		void *addr = kmmap_addr(pos + done);
+		/* Both copy exactly what they report; the rest stays as it was. */
+		size_t copied = to_buffer ? copy_from_iter(addr, n, iter) :
+					    copy_to_iter(addr, n, iter);
 
 		done += copied;
 		if (copied < n || fatal_signal_pending(current))
@@ -432,10 +431,23 @@ static ssize_t kmmap_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	return done;
 }
 
+static ssize_t kmmap_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	loff_t pos = iocb->ki_pos;
+	size_t len = iov_iter_count(to);
+
+	if (pos < 0)
+		return -EINVAL;
+	if (pos >= kmmap_size() || !len)
+		return 0;
+	return kmmap_copy_iter(iocb, to, min_t(size_t, len, kmmap_size() - pos),
+			       false);
+}
+
 static ssize_t kmmap_write_iter(struct kiocb *iocb, struct iov_iter *from)
 {
 	loff_t pos = iocb->ki_pos;
-	size_t len = iov_iter_count(from), done = 0;
+	size_t len = iov_iter_count(from);
 
 	if (pos < 0)
 		return -EINVAL;
@@ -443,22 +455,8 @@ static ssize_t kmmap_write_iter(struct kiocb *iocb, struct iov_iter *from)
 		return 0;
 	if (pos >= kmmap_size())
 		return -ENOSPC;
-	len = min_t(size_t, len, kmmap_size() - pos);
-
-	while (done < len) {
-		size_t n = kmmap_page_chunk(pos + done, len - done);
-		/* Copies exactly what it reports; the rest stays as it was. */
-		size_t copied = copy_from_iter(kmmap_addr(pos + done), n, from);
-
-		done += copied;
-		if (copied < n || fatal_signal_pending(current))
-			break;
-		cond_resched();
-	}
-	if (!done)
-		return fatal_signal_pending(current) ? -EINTR : -EFAULT;
-	iocb->ki_pos = pos + done;
-	return done;
+	return kmmap_copy_iter(iocb, from,
+			       min_t(size_t, len, kmmap_size() - pos), true);
 }
 
 static loff_t kmmap_llseek(struct file *file, loff_t offset, int whence)

@@ -26,74 +26,62 @@ bool ReadIntArgument(const Napi::CallbackInfo& info, int* value) {
   return true;
 }
 
-// msync(handle, offset, length, flags)
-Napi::Value Msync(const Napi::CallbackInfo& info) {
+// The shape every call here but mincore shares: read the range (and, with
+// an int argument, info[3]), make the call, throw its errno as `syscall`.
+template <typename Call>
+Napi::Value CallOnRange(const Napi::CallbackInfo& info, const char* syscall,
+                        bool has_int_argument, Call call) {
   Napi::Env env = info.Env();
   MappingRange range;
-  int flags;
-  if (!ReadMappingRange(info, &range) || !ReadIntArgument(info, &flags)) {
+  int argument = 0;
+  if (!ReadMappingRange(info, &range) ||
+      (has_int_argument && !ReadIntArgument(info, &argument))) {
     return env.Undefined();
   }
-  if (msync(range.start, range.length, flags) != 0) {
-    return ThrowErrno(env, errno, "msync");
+  if (call(range.start, range.length, argument) != 0) {
+    return ThrowErrno(env, errno, syscall);
   }
   return env.Undefined();
 }
 
-// madvise(handle, offset, length, advice)
+// msync(handle, offset, length, flags)
+Napi::Value Msync(const Napi::CallbackInfo& info) {
+  return CallOnRange(info, "msync", true, [](void* start, size_t length, int flags) {
+    return msync(start, length, flags);
+  });
+}
+
+// madvise(handle, offset, length, advice), retried on EINTR.
 Napi::Value Madvise(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  MappingRange range;
-  int advice;
-  if (!ReadMappingRange(info, &range) || !ReadIntArgument(info, &advice)) {
-    return env.Undefined();
-  }
-  int result;
-  do {
-    result = madvise(range.start, range.length, advice);
-  } while (result != 0 && errno == EINTR);
-  if (result != 0) return ThrowErrno(env, errno, "madvise");
-  return env.Undefined();
+  return CallOnRange(info, "madvise", true, [](void* start, size_t length, int advice) {
+    int result;
+    do {
+      result = madvise(start, length, advice);
+    } while (result != 0 && errno == EINTR);
+    return result;
+  });
 }
 
 // mlock(handle, offset, length, flags): mlock2, so MLOCK_ONFAULT works. The
 // raw syscall keeps the addon loadable on a glibc without the wrapper.
 Napi::Value Mlock(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  MappingRange range;
-  int flags;
-  if (!ReadMappingRange(info, &range) || !ReadIntArgument(info, &flags)) {
-    return env.Undefined();
-  }
-  if (syscall(SYS_mlock2, range.start, range.length, flags) != 0) {
-    return ThrowErrno(env, errno, "mlock2");
-  }
-  return env.Undefined();
+  return CallOnRange(info, "mlock2", true, [](void* start, size_t length, int flags) {
+    return static_cast<int>(syscall(SYS_mlock2, start, length, flags));
+  });
 }
 
 // munlock(handle, offset, length)
 Napi::Value Munlock(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  MappingRange range;
-  if (!ReadMappingRange(info, &range)) return env.Undefined();
-  if (munlock(range.start, range.length) != 0) {
-    return ThrowErrno(env, errno, "munlock");
-  }
-  return env.Undefined();
+  return CallOnRange(info, "munlock", false, [](void* start, size_t length, int) {
+    return munlock(start, length);
+  });
 }
 
 // mprotect(handle, offset, length, prot)
 Napi::Value Mprotect(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  MappingRange range;
-  int prot;
-  if (!ReadMappingRange(info, &range) || !ReadIntArgument(info, &prot)) {
-    return env.Undefined();
-  }
-  if (mprotect(range.start, range.length, prot) != 0) {
-    return ThrowErrno(env, errno, "mprotect");
-  }
-  return env.Undefined();
+  return CallOnRange(info, "mprotect", true, [](void* start, size_t length, int prot) {
+    return mprotect(start, length, prot);
+  });
 }
 
 // mincore(handle, offset, length) -> Uint8Array, one 0/1 per page.

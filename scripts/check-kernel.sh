@@ -51,6 +51,20 @@ fi
 
 # ---------------------------------------------------------------------- W=1
 
+# A build's verdict: 0 if it succeeded with no warning lines; otherwise says
+# why, adds NAME to the failures and returns 1.
+build_verdict() { # name status warning-lines what-they-are
+  if (($2 != 0)); then
+    echo "error: the $1 build failed (status $2)"
+  elif (($3 > 0)); then
+    echo "error: $3 $4 lines in the $1 build"
+  else
+    return 0
+  fi
+  failed+=("$1")
+  return 1
+}
+
 for line in "${lines[@]}"; do
   section "W=1 build against $line"
   log=$(mktemp)
@@ -60,13 +74,7 @@ for line in "${lines[@]}"; do
   warnings=$(grep -ciE 'warning|error' "$log" || true)
   grep -vE '^make(\[[0-9]+\])?: (Entering|Leaving) directory' "$log" || true
   rm -f -- "$log"
-  if ((status != 0)); then
-    echo "error: the W=1 build against $line failed (status $status)"
-    failed+=("W=1 $line")
-  elif ((warnings > 0)); then
-    echo "error: $warnings warning lines in the W=1 build against $line"
-    failed+=("W=1 $line")
-  else
+  if build_verdict "W=1 $line" "$status" "$warnings" warning; then
     echo "no warnings"
   fi
 done
@@ -179,12 +187,8 @@ else
   grep -vE '^make(\[[0-9]+\])?: (Entering|Leaving) directory' "$log" | sed 's|/tmp/kmmap-i386/|kernel/|g' || true
   # modpost reports a symbol no kernel exports as '... "x" [...] undefined!'.
   warnings=$(grep -ciE 'warning|error|undefined' "$log" || true)
-  if ((status != 0)); then
-    echo "error: the i386 build failed (status $status)"
-    failed+=("i386")
-  elif ((warnings > 0)); then
-    echo "error: $warnings warning or undefined-symbol lines in the i386 build"
-    failed+=("i386")
+  if ! build_verdict i386 "$status" "$warnings" "warning or undefined-symbol"; then
+    : # said why
   elif ! grep -qx 'built: kmmap.ko, ELF32, Intel 80386' "$log"; then
     echo "error: the i386 build made no 32-bit x86 kmmap.ko"
     failed+=("i386")

@@ -85,8 +85,7 @@ fi
 # scripts/lib/kernel-trouble.ere). kmemleak's own "new suspected memory
 # leaks" line counts only if one of them is kmmap's (above).
 new=$(dmesg | tail -n +"$((before + 1))")
-trouble=$(printf '%s\n' "$new" | kmmap_kernel_trouble |
-  grep -Ev 'kmemleak: [0-9]+ new suspected memory leaks' || true)
+trouble=$(printf '%s\n' "$new" | kmmap_kernel_trouble_but_kmemleak || true)
 lines=$(printf '%s' "$trouble" | grep -c . || true)
 lines=$((lines + leaks))
 if [ -n "$trouble" ]; then

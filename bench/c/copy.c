@@ -6,28 +6,19 @@
  */
 #include "protocol.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <unistd.h>
-
 int main(int argc, char **argv)
 {
 	size_t length, i;
-	uint8_t *source, *dest;
+	const uint8_t *source;
+	uint8_t *dest;
 	uint64_t start, took, check;
-	int fd;
 
 	if (argc != 3) {
 		fputs("usage: copy PATH LENGTH\n", stderr);
 		return 2;
 	}
 	length = parse_size("LENGTH", argv[2]);
-	fd = open(argv[1], O_RDONLY);
-	if (fd < 0)
-		die(argv[1]);
-	source = mmap(NULL, length, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
-	if (source == MAP_FAILED)
-		die("mmap");
+	source = map_populated(argv[1], length);
 	dest = aligned_alloc(4096, length);
 	if (!dest)
 		die("aligned_alloc");

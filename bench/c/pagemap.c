@@ -72,7 +72,7 @@ int main(int argc, char **argv)
 	size_t length, pages, page = (size_t)sysconf(_SC_PAGESIZE);
 	uint64_t *entries, start, check;
 	const uint8_t *map;
-	int fd, is_reference;
+	int is_reference;
 
 	if (argc != 4 || (strcmp(argv[1], "reference") && strcmp(argv[1], "batched"))) {
 		fputs("usage: pagemap reference|batched PATH LENGTH\n", stderr);
@@ -81,12 +81,7 @@ int main(int argc, char **argv)
 	is_reference = !strcmp(argv[1], "reference");
 	length = parse_size("LENGTH", argv[3]);
 	pages = length / page;
-	fd = open(argv[2], O_RDONLY);
-	if (fd < 0)
-		die(argv[2]);
-	map = mmap(NULL, length, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
-	if (map == MAP_FAILED)
-		die("mmap");
+	map = map_populated(argv[2], length);
 	entries = calloc(pages, sizeof(*entries));
 	if (!entries)
 		die("calloc");

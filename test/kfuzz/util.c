@@ -296,66 +296,68 @@ void install_fault_handler(void)
 	sigaction(SIGBUS, &sa, NULL);
 }
 
-/* Each returns 0, or the signal (SIGSEGV/SIGBUS) that interrupted it. */
+/*
+ * Each probe returns 0, or the signal (SIGSEGV/SIGBUS) that interrupted it.
+ * PROBE runs `access` armed; sigsetjmp must sit in the probe's own frame (the
+ * handler jumps back into it), hence a macro, not a helper function.
+ */
+#define PROBE(w, access)					\
+	do {							\
+		if (sigsetjmp((w)->jb, 0))			\
+			return (w)->fault_sig;			\
+		(w)->armed = 1;					\
+		access;						\
+		(w)->armed = 0;					\
+		return 0;					\
+	} while (0)
+
 int probe_read(struct worker *w, const volatile uint8_t *p, uint8_t *val)
 {
-	if (sigsetjmp(w->jb, 0))
-		return w->fault_sig;
-	w->armed = 1;
-	*val = *p;
-	w->armed = 0;
-	return 0;
+	PROBE(w, *val = *p);
+}
+
+/* *diff: the first byte that differs, or len if none does. */
+static void compare_bytes(const volatile uint8_t *p, const uint8_t *expect,
+			  size_t len, size_t *diff)
+{
+	*diff = len;
+	if (!memcmp((const uint8_t *)p, expect, len))
+		return;
+	for (size_t i = 0; i < len; i++)
+		if (p[i] != expect[i]) {
+			*diff = i;
+			return;
+		}
 }
 
 int probe_cmp(struct worker *w, const uint8_t *p, const uint8_t *expect,
 	      size_t len, size_t *diff)
 {
-	if (sigsetjmp(w->jb, 0))
-		return w->fault_sig;
-	w->armed = 1;
-	*diff = len;
-	if (memcmp(p, expect, len)) {
-		for (size_t i = 0; i < len; i++)
-			if (((const volatile uint8_t *)p)[i] != expect[i]) {
-				*diff = i;
-				break;
-			}
-	}
-	w->armed = 0;
-	return 0;
+	PROBE(w, compare_bytes(p, expect, len, diff));
 }
 
 int probe_copy_in(struct worker *w, uint8_t *dst, const uint8_t *src,
 		  size_t len)
 {
-	if (sigsetjmp(w->jb, 0))
-		return w->fault_sig;
-	w->armed = 1;
-	memcpy(dst, src, len);
-	w->armed = 0;
-	return 0;
+	PROBE(w, memcpy(dst, src, len));
 }
 
 /* Stores the byte the location already holds: a write probe that, if the
  * store is wrongly allowed, changes nothing. */
 int probe_store_same(struct worker *w, volatile uint8_t *p)
 {
-	if (sigsetjmp(w->jb, 0))
-		return w->fault_sig;
-	w->armed = 1;
-	*p = *p;
-	w->armed = 0;
-	return 0;
+	PROBE(w, *p = *p);
+}
+
+/* Byte by byte through volatile stores, which the compiler may not merge. */
+static void store_bytes(volatile uint8_t *dst, const uint8_t *src, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		dst[i] = src[i];
 }
 
 int probe_write(struct worker *w, uint8_t *dst, const uint8_t *src,
 		size_t len)
 {
-	if (sigsetjmp(w->jb, 0))
-		return w->fault_sig;
-	w->armed = 1;
-	for (size_t i = 0; i < len; i++)
-		((volatile uint8_t *)dst)[i] = src[i];
-	w->armed = 0;
-	return 0;
+	PROBE(w, store_bytes(dst, src, len));
 }

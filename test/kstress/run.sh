@@ -192,8 +192,7 @@ done
 
 # Kernel log lines that mean trouble (scripts/lib/kernel-trouble.ere), less
 # kmemleak's own "new suspected" line: kmemleak is judged on its own below.
-if dmesg | tail -n +$((log_start + 1)) | kmmap_kernel_trouble |
-    grep -Ev 'kmemleak: [0-9]+ new suspected' > "$work/trouble"; then
+if dmesg | tail -n +$((log_start + 1)) | kmmap_kernel_trouble_but_kmemleak > "$work/trouble"; then
   fail "the kernel log shows trouble:"
   head -40 "$work/trouble"
 fi
