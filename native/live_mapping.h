@@ -79,5 +79,7 @@ bool CheckOwnedFdBudget(Napi::Env env);
 
 // sysconf(_SC_PAGESIZE), read once.
 size_t PageSize();
+// length rounded up to whole pages, the kernel's unit for a mapping's books.
+size_t RoundUpToPages(size_t length);
 
 }  // namespace kmmap

@@ -384,7 +384,7 @@ Napi::Value Map(const Napi::CallbackInfo& info) {
   if (!TakeRange()) return TooMany(env, "address ranges", MapBudget());
   // lib/ rounds to whole pages (page.ts); an odd hugetlb option can still
   // hand over a length the kernel rounds itself: keep the books in pages.
-  size_t size = (static_cast<size_t>(length) + PageSize() - 1) / PageSize() * PageSize();
+  size_t size = RoundUpToPages(static_cast<size_t>(length));
   void* address = mmap(nullptr, size, prot, flags, fd, offset);
   if (address == MAP_FAILED) {
     int err = errno;
@@ -633,7 +633,7 @@ Napi::Value Remap(const Napi::CallbackInfo& info) {
   }
   // lib/ rounds to whole pages (page.ts); an odd hugetlb option can still
   // hand over a length the kernel rounds itself: keep the books in pages.
-  size_t size = (static_cast<size_t>(length) + PageSize() - 1) / PageSize() * PageSize();
+  size_t size = RoundUpToPages(static_cast<size_t>(length));
   Range* range = mapping->range;
   uint8_t* base = range->base;
   size_t old = mapping->length;
@@ -747,6 +747,10 @@ bool CheckOwnedFdBudget(Napi::Env env) {
 size_t PageSize() {
   static const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
   return page;
+}
+
+size_t RoundUpToPages(size_t length) {
+  return (length + PageSize() - 1) / PageSize() * PageSize();
 }
 
 LiveMapping* LiveMappingOf(Napi::Env env, Napi::Value value) {

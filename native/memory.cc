@@ -90,7 +90,7 @@ Napi::Value Mincore(const Napi::CallbackInfo& info) {
   MappingRange range;
   if (!ReadMappingRange(info, &range)) return env.Undefined();
   size_t page = PageSize();
-  size_t pages = (range.length + page - 1) / page;
+  size_t pages = RoundUpToPages(range.length) / page;
   Napi::Uint8Array result = Napi::Uint8Array::New(env, pages);
   if (mincore(range.start, range.length, result.Data()) != 0) {
     return ThrowErrno(env, errno, "mincore");
