@@ -38,6 +38,13 @@ static void ex_add(struct expect *x, int e)
 		x->e[x->n++] = e;
 }
 
+/* e and nothing else: an outcome that overrides every other expectation. */
+static void ex_only(struct expect *x, int e)
+{
+	x->n = 0;
+	ex_add(x, e);
+}
+
 static bool ex_has(const struct expect *x, int e)
 {
 	for (int i = 0; i < x->n; i++)
@@ -719,10 +726,8 @@ static void op_pfns(struct worker *w)
 		w->fds[fi].fd, (unsigned long long)req.first,
 		(unsigned long long)req.count, (unsigned long long)req.pfns,
 		arg == &req ? "" : " bad arg");
-	if (geteuid() != 0) {
-		x.n = 0;
-		ex_add(&x, EPERM);
-	}
+	if (geteuid() != 0)
+		ex_only(&x, EPERM);
 	if (!expect_result(w, r, e, 0, &x, "PFNS") || r)
 		return;
 	if (req.pfns != (uintptr_t)w->pfnbuf)
@@ -866,10 +871,8 @@ static void op_fill(struct worker *w)
 	default:
 		break;
 	}
-	if (o->acc == O_RDONLY) {
-		x.n = 0;
-		ex_add(&x, EBADF);
-	}
+	if (o->acc == O_RDONLY)
+		ex_only(&x, EBADF);
 	r = ioctl(w->fds[fi].fd, KMMAP_IOC_FILL, arg);
 	e = errno;
 	ret_log(w, r, e, "ioctl(%d, FILL, off=%#llx len=%#llx pat=%#llx plen=%u flags=%#x%s)",
@@ -943,10 +946,8 @@ static void op_checksum(struct worker *w)
 	default:
 		break;
 	}
-	if (o->acc == O_WRONLY) {
-		x.n = 0;
-		ex_add(&x, EBADF);
-	}
+	if (o->acc == O_WRONLY)
+		ex_only(&x, EBADF);
 	r = ioctl(w->fds[fi].fd, KMMAP_IOC_CHECKSUM, arg);
 	e = errno;
 	ret_log(w, r, e, "ioctl(%d, CHECKSUM, off=%#llx len=%#llx rsv=%#x%s) crc=%#x",
@@ -1420,8 +1421,7 @@ static void do_rw(struct worker *w, enum rw how)
 			if (!x.n || (!ex_has(&x, EBADF) && !ex_has(&x, EFAULT) &&
 				     !ex_has(&x, EINVAL)) ||
 			    (ex_has(&x, EFAULT) && !kern)) {
-				x.n = 0;
-				ex_add(&x, EIO);
+				ex_only(&x, EIO);
 			}
 			expect_result(w, r, e, 0, &x, rw_names[how]);
 			return;
@@ -1547,10 +1547,8 @@ static void op_lseek(struct worker *w)
 			/* proc_reg_llseek() of a removed entry: EINVAL */
 			o->dead = true;
 			outcome(st == LK_DEAD ? OUT_LKMC_DEAD : OUT_LKMC_UNSURE);
-			if (whence >= 0 && whence <= SEEK_HOLE) {
-				x.n = 0;
-				ex_add(&x, EINVAL);
-			}
+			if (whence >= 0 && whence <= SEEK_HOLE)
+				ex_only(&x, EINVAL);
 			expect_result(w, r, e, 0, &x, "lseek");
 			return;
 		}
