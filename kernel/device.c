@@ -402,11 +402,11 @@ static int kmmap_mmap(struct file *file, struct vm_area_struct *vma)
  * untouched (copy_from_user() would zero them in the shared buffer), so
  * nothing beyond what write() reports as written ever changes.
  *
- * read() and write() copy page by page (the contig backing is not virtually
- * contiguous) and stop at the first short copy, reporting what was copied.
- * A fatal signal ends a long copy early, as a short count.
+ * kmmap_copy_iter() does the copying for both: len bytes at iocb->ki_pos,
+ * page by page (the contig backing is not virtually contiguous), stopping at
+ * the first short copy and reporting what was copied. A fatal signal ends a
+ * long copy early, as a short count.
  */
-/* Copies len bytes at iocb->ki_pos between the buffer and the iterator. */
 static ssize_t kmmap_copy_iter(struct kiocb *iocb, struct iov_iter *iter,
 			       size_t len, bool to_buffer)
 {
@@ -416,7 +416,7 @@ static ssize_t kmmap_copy_iter(struct kiocb *iocb, struct iov_iter *iter,
 	while (done < len) {
 		size_t n = kmmap_page_chunk(pos + done, len - done);
 		void *addr = kmmap_addr(pos + done);
-		/* Both copy exactly what they report; the rest stays as it was. */
+		/* Each copies exactly what it reports; the rest stays as it was. */
 		size_t copied = to_buffer ? copy_from_iter(addr, n, iter) :
 					    copy_to_iter(addr, n, iter);
 
