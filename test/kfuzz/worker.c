@@ -670,6 +670,18 @@ static void op_set_method(struct worker *w)
 			   chance(&w->rng, 5));
 }
 
+/*
+ * A length that makes off + length wrap past 2^64, landing on a small
+ * value below off (and below max). With off == 0 nothing can wrap: the
+ * longest length there is, which runs past the end all the same.
+ */
+static uint64_t wrapping_length(struct worker *w, uint64_t off, uint64_t max)
+{
+	if (off == 0)
+		return UINT64_MAX;
+	return UINT64_MAX - off + 1 + below(&w->rng, off < max ? off : max);
+}
+
 static void op_pfns(struct worker *w)
 {
 	int fi = pick_fd(w, K_DEV), r, e;
@@ -691,7 +703,7 @@ static void op_pfns(struct worker *w)
 		break;
 	case 1:		/* first + count wraps around */
 		req.first = 1 + below(&w->rng, nr);
-		req.count = UINT64_MAX - below(&w->rng, 4);
+		req.count = wrapping_length(w, req.first, 4);
 		ex_add(&x, EINVAL);
 		break;
 	case 2:		/* first past the end */
@@ -833,7 +845,7 @@ static void op_fill(struct worker *w)
 		ex_add(&x, EINVAL);
 		break;
 	case 1:		/* offset + length wraps around */
-		f.length = UINT64_MAX - f.offset + 1 + below(&w->rng, PG);
+		f.length = wrapping_length(w, f.offset, PG);
 		ex_add(&x, EINVAL);
 		break;
 	case 2:		/* runs past the end of the buffer */
@@ -922,7 +934,7 @@ static void op_checksum(struct worker *w)
 		ex_add(&x, EINVAL);
 		break;
 	case 1:
-		c.length = UINT64_MAX - c.offset + 1 + below(&w->rng, 64);
+		c.length = wrapping_length(w, c.offset, 64);
 		ex_add(&x, EINVAL);
 		break;
 	case 2:
