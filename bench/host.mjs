@@ -7,6 +7,7 @@ import { withCoprocesses } from './coprocess.mjs';
 import { kmmap } from './kmmap.mjs';
 import { copyCase, formatBytes, GiB, KiB, MiB, populate, zeroCopyCase } from './common.mjs';
 import { MMAP_IO_VERSION } from './mmap-io.mjs';
+import { BUN_VERSION } from './peers.mjs';
 import { REPO } from './paths.mjs';
 import { rateRow, timeRatio, timeRow, unavailableRow } from './result.mjs';
 import { interleave, timeNs } from './stats.mjs';
@@ -37,12 +38,14 @@ export const PLANS = {
     // more samples in between.
     pagemap: { bytes: 1 * GiB, rounds: 9, warmup: 1, fastPerRound: 5 },
     zeroCopy: { bytes: 64 * MiB, rounds: 31, warmup: 3 },
+    scan: { bytes: 64 * MiB, rounds: 31, warmup: 3 },
   },
   tiny: {
     copy: { bytes: 1 * MiB, ...ONCE },
     mapCycle: { sizes: [4 * KiB, 64 * KiB, 1 * MiB].map((bytes) => ({ bytes, cycles: 2 })), ...ONCE },
     pagemap: { bytes: 4 * MiB, fastPerRound: 1, ...ONCE },
     zeroCopy: { bytes: 1 * MiB, ...ONCE },
+    scan: { bytes: 1 * MiB, ...ONCE },
   },
 };
 
@@ -95,12 +98,17 @@ async function hostCopyCase(dir, plan) {
   }
 }
 
-/** Case 2: map, touch every page, unmap: kmmap vs C vs mmap-io, per size. */
-async function mapCycleCase(dir, plan, mmapIo) {
+/**
+ * Case 2: map, touch every page, unmap, per size: kmmap (by fd and by path)
+ * vs C, mmap-io, Python's mmap (by fd and by path) and Bun.mmap (by path).
+ */
+async function mapCycleCase(dir, plan, { mmapIo, python, bun }) {
   const largest = Math.max(...plan.sizes.map((s) => s.bytes));
   const file = path.join(dir, 'map-cycle');
   writeDataFile(file, largest);
   const script = path.join(REPO, 'bench', 'map-cycle-js.mjs');
+  const pythonScript = path.join(REPO, 'bench', 'peers', 'map_cycle.py');
+  const bunScript = path.join(REPO, 'bench', 'peers', 'map-cycle-bun.mjs');
   const rows = [];
   const ratios = [];
   for (const { bytes, cycles } of plan.sizes) {
@@ -111,26 +119,40 @@ async function mapCycleCase(dir, plan, mmapIo) {
       command: process.execPath,
       args: [script, library, ...args, ...extra],
     });
-    const specs = [js('kmmap'), cProgram('map_cycle', args), ...(mmapIo.module ? [js('mmap-io', mmapIo.prefix)] : [])];
-    const samples = await withCoprocesses(specs, ([kmmapProgram, c, mmapIoProgram]) =>
-      interleave(
-        [
-          { name: 'kmmap', run: () => kmmapProgram.run() },
-          { name: 'c', run: () => c.run() },
-          ...(mmapIoProgram ? [{ name: 'mmap-io', run: () => mmapIoProgram.run() }] : []),
-        ],
-        plan,
-      ),
+    const py = (mode) => ({ label: `bench/peers/map_cycle.py ${mode}`, command: python.command, args: [pythonScript, mode, ...args] });
+    /** @type {[string, import('./coprocess.mjs').CoprocessSpec | undefined][]} */
+    const contenders = [
+      ['kmmap', js('kmmap')],
+      ['kmmap-path', js('kmmap-path')],
+      ['c', cProgram('map_cycle', args)],
+      ['mmap-io', mmapIo.module ? js('mmap-io', mmapIo.prefix) : undefined],
+      ['python', python.command ? py('fd') : undefined],
+      ['python-path', python.command ? py('path') : undefined],
+      ['bun', bun.command ? { label: 'bench/peers/map-cycle-bun.mjs', command: bun.command, args: [bunScript, ...args] } : undefined],
+    ];
+    const running = contenders.filter(([, spec]) => spec !== undefined);
+    const samples = await withCoprocesses(running.map(([, spec]) => spec), (programs) =>
+      interleave(programs.map((program, i) => ({ name: running[i][0], run: () => program.run() })), plan),
     );
-    const kmmapRow = rateRow(`${size}: kmmap map(fd), close()`, samples.get('kmmap'), cycles, 'cycles/s');
-    const cRow = rateRow(`${size}: C mmap, munmap`, samples.get('c'), cycles, 'cycles/s');
-    const mmapIoRow = mmapIo.module
-      ? rateRow(`${size}: mmap-io ${MMAP_IO_VERSION} map(), GC`, samples.get('mmap-io'), cycles, 'cycles/s')
-      : unavailableRow(`${size}: mmap-io ${MMAP_IO_VERSION}`, 'cycles/s', mmapIo.reason);
-    rows.push(kmmapRow, cRow, mmapIoRow);
+    // An unavailable peer's row is named without the method: "4 KiB: Bun 1.4".
+    const row = (name, label, peer, peerName) =>
+      samples.has(name)
+        ? rateRow(`${size}: ${label}`, samples.get(name), cycles, 'cycles/s')
+        : unavailableRow(`${size}: ${peerName}`, 'cycles/s', peer.reason);
+    const kmmapRow = row('kmmap', 'kmmap map(fd), close()');
+    const kmmapPathRow = row('kmmap-path', 'kmmap map(path), close()');
+    const cRow = row('c', 'C mmap, munmap');
+    const mmapIoRow = row('mmap-io', `mmap-io ${MMAP_IO_VERSION} map(fd), GC`, mmapIo, `mmap-io ${MMAP_IO_VERSION}`);
+    const pythonRow = row('python', `Python ${python.version} mmap.mmap(fd), close()`, python, 'Python mmap(fd)');
+    const pythonPathRow = row('python-path', `Python ${python.version} open, mmap.mmap, close fd, close()`, python, 'Python mmap(path)');
+    const bunRow = row('bun', `Bun ${bun.version} Bun.mmap(path), GC`, bun, `Bun ${BUN_VERSION}`);
+    rows.push(kmmapRow, kmmapPathRow, cRow, mmapIoRow, pythonRow, pythonPathRow, bunRow);
     ratios.push(
       timeRatio(`${size}: kmmap time / C time`, kmmapRow, cRow, { op: '<=', value: 1.3 }),
       timeRatio(`${size}: mmap-io time / kmmap time`, mmapIoRow, kmmapRow, { op: '>', value: 1 }),
+      timeRatio(`${size}: kmmap map(fd) time / Python mmap(fd) time`, kmmapRow, pythonRow, { op: '<=', value: 1 }),
+      timeRatio(`${size}: kmmap map(path) time / Python open+mmap time`, kmmapPathRow, pythonPathRow, { op: '<=', value: 1 }),
+      timeRatio(`${size}: kmmap map(path) time / Bun.mmap(path) time`, kmmapPathRow, bunRow, { op: '<=', value: 1 }),
     );
   }
   return {
@@ -138,11 +160,48 @@ async function mapCycleCase(dir, plan, mmapIo) {
     title: 'Map, touch every page, unmap a tmpfs file',
     where: 'host',
     setup:
-      'One open fd of a /dev/shm file per process; each cycle maps LENGTH bytes (MAP_SHARED, read-only), reads one byte per page and unmaps. ' +
-      'Each contender runs in its own process. mmap-io cannot unmap: its mappings go when the garbage collector frees their Buffers, so each of its ' +
-      'repetitions ends with a full collection and lasts until /proc/self/maps shows them gone (all but the last, which goes in the next repetition).',
+      'Each cycle maps LENGTH bytes of a /dev/shm file (MAP_SHARED, read-only), reads one byte per page and unmaps. "fd": one fd opened at ' +
+      'set-up; "path": each cycle opens the file, maps it, closes the fd. Each contender runs in its own process, in turn. mmap-io and ' +
+      'Bun.mmap cannot unmap: their mappings go when the garbage collector frees their buffers, so each of their repetitions ends with ' +
+      'full collections and lasts until /proc/self/maps shows them gone (mmap-io: all but the last, which goes in the next repetition).',
     rows,
     ratios,
+  };
+}
+
+/** Case 5: read one byte per cache line of a populated mapping: kmmap vs Bun.mmap, the same loop. */
+async function scanCase(dir, plan, { python, bun }) {
+  const file = path.join(dir, 'scan');
+  writeDataFile(file, plan.bytes);
+  const script = path.join(REPO, 'bench', 'scan-js.mjs');
+  const specs = [
+    { label: 'bench/scan-js.mjs kmmap', command: process.execPath, args: [script, 'kmmap', file] },
+    ...(bun.command ? [{ label: 'bench/scan-js.mjs bun', command: bun.command, args: [script, 'bun', file] }] : []),
+  ];
+  const samples = await withCoprocesses(specs, ([kmmapProgram, bunProgram]) =>
+    interleave(
+      [
+        { name: 'kmmap', run: () => kmmapProgram.run() },
+        ...(bunProgram ? [{ name: 'bun', run: () => bunProgram.run() }] : []),
+      ],
+      plan,
+    ),
+  );
+  const kmmapRow = timeRow('kmmap map(path), Node', samples.get('kmmap'));
+  const bunRow = samples.has('bun')
+    ? timeRow(`Bun ${bun.version} Bun.mmap(path)`, samples.get('bun'))
+    : unavailableRow(`Bun ${BUN_VERSION}`, 'ms', bun.reason);
+  const pythonRow = unavailableRow(python.version ? `Python ${python.version} mmap` : 'Python mmap', 'ms',
+    'not comparable: a Python loop over a million bytes measures the interpreter, and a slice or sum() copies or converts instead of reading in place');
+  return {
+    id: 'scan',
+    title: `Scan ${formatBytes(plan.bytes)} of a mapping, one byte per 64`,
+    where: 'host',
+    setup:
+      'Each process maps the same /dev/shm file once and touches every page; each repetition reads one byte of every 64 (a cache line) ' +
+      'with the same JavaScript loop, under Node for kmmap and under Bun for Bun.mmap. Time per scan.',
+    rows: [kmmapRow, bunRow, pythonRow],
+    ratios: [timeRatio('kmmap scan time / Bun.mmap scan time', kmmapRow, bunRow, { op: '<=', value: 1 })],
   };
 }
 
@@ -227,16 +286,17 @@ async function hostZeroCopyCase(dir, plan) {
  * @param {{ tiny: boolean, mmapIo: import('./mmap-io.mjs').MmapIoResult, only?: Set<string>, log: (line: string) => void }} options
  * @returns {Promise<import('./result.mjs').CaseResult[]>}
  */
-export async function runHostCases({ tiny, mmapIo, only, log }) {
+export async function runHostCases({ tiny, mmapIo, python, bun, only, log }) {
   const plan = tiny ? PLANS.tiny : PLANS.full;
   const dir = tmpfsDir();
   const results = [];
   try {
     const steps = [
       ['copy', () => hostCopyCase(dir, plan.copy)],
-      ['map-cycle', () => mapCycleCase(dir, plan.mapCycle, mmapIo)],
+      ['map-cycle', () => mapCycleCase(dir, plan.mapCycle, { mmapIo, python, bun })],
       ['pagemap', () => pagemapCase(dir, plan.pagemap)],
       ['zero-copy', () => hostZeroCopyCase(dir, plan.zeroCopy)],
+      ['scan', () => scanCase(dir, plan.scan, { python, bun })],
     ];
     for (const [id, step] of steps) {
       if (only && !only.has(id)) continue;

@@ -8,16 +8,18 @@ import { machineInfo } from './common.mjs';
 import { runHostCases } from './host.mjs';
 import { runKernelPart } from './kernel-part.mjs';
 import { loadMmapIo, MMAP_IO_VERSION } from './mmap-io.mjs';
+import { BUN_VERSION, findPython, loadBun } from './peers.mjs';
 import { RESULTS_DIR } from './paths.mjs';
 import { formatText } from './table.mjs';
 
-const USAGE = `usage: npm run bench -- [--tiny] [--host-only] [--no-mmap-io] [--only IDS] [--json PATH]
+const USAGE = `usage: npm run bench -- [--tiny] [--host-only] [--no-mmap-io] [--no-bun] [--only IDS] [--json PATH]
 
   --tiny        smallest sizes, one repetition: proves the cases run, measures nothing
   --host-only   skip the kernel cases (they need /dev/kmmap: here, or in the VM)
   --no-mmap-io  don't install or run mmap-io (its rows show n/a); no network
+  --no-bun      don't fetch or run Bun (its rows show n/a); no network
   --only IDS    only these cases, comma-separated: copy, map-cycle, pagemap,
-                zero-copy, copy-kmmap, zero-copy-kmmap, kernel-methods
+                zero-copy, scan, copy-kmmap, zero-copy-kmmap, kernel-methods
   --json PATH   write the results there (default .bench-results/<time>.json
                 and .bench-results/latest.json)`;
 
@@ -30,6 +32,7 @@ function parseOptions(argv) {
         tiny: { type: 'boolean', default: false },
         'host-only': { type: 'boolean', default: false },
         'no-mmap-io': { type: 'boolean', default: false },
+        'no-bun': { type: 'boolean', default: false },
         json: { type: 'string' },
         only: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
@@ -57,9 +60,15 @@ async function main() {
     ? { reason: `skipped: --no-mmap-io (mmap-io@${MMAP_IO_VERSION} was not installed or run)` }
     : loadMmapIo({ log });
   if (mmapIo.reason) log(`mmap-io: n/a: ${mmapIo.reason}`);
+  const python = findPython();
+  if (python.reason) log(`Python: n/a: ${python.reason}`);
+  const bun = options['no-bun']
+    ? { reason: `skipped: --no-bun (Bun ${BUN_VERSION} was not fetched or run)` }
+    : loadBun({ log });
+  if (bun.reason) log(`Bun: n/a: ${bun.reason}`);
 
   const only = options.only === undefined ? undefined : new Set(options.only.split(','));
-  const cases = await runHostCases({ tiny: options.tiny, mmapIo, only, log });
+  const cases = await runHostCases({ tiny: options.tiny, mmapIo, python, bun, only, log });
   const skipped = [];
   let kernelMachine = null;
   if (options['host-only']) {
@@ -75,7 +84,8 @@ async function main() {
     version: 1,
     date: started.toISOString(),
     seconds: (Date.now() - started.getTime()) / 1000,
-    options: { tiny: options.tiny, hostOnly: options['host-only'], mmapIo: !options['no-mmap-io'], only: options.only ?? null },
+    options: { tiny: options.tiny, hostOnly: options['host-only'], mmapIo: !options['no-mmap-io'], bun: !options['no-bun'], only: options.only ?? null },
+    peers: { python: python.version ?? null, bun: bun.version ?? null },
     machine: machineInfo(),
     // Where the kernel cases ran: the VM's kernel and virtual CPUs.
     kernelMachine,

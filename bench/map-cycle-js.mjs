@@ -2,9 +2,10 @@
 // so that each library gets a heap and a garbage collector of its own:
 // mmap-io's garbage would otherwise be collected during kmmap's turn.
 //
-// Usage: node map-cycle-js.mjs kmmap|mmap-io FILE LENGTH CYCLES [MMAP_IO_PREFIX]
+// Usage: node map-cycle-js.mjs kmmap|kmmap-path|mmap-io FILE LENGTH CYCLES [MMAP_IO_PREFIX]
 // Each run: CYCLES times, map LENGTH bytes of FILE (shared, read-only), read
-// one byte per page, unmap.
+// one byte per page, unmap. kmmap and mmap-io map one fd opened at set-up;
+// kmmap-path maps the path (map(path) opens, maps and closes the file).
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
@@ -17,8 +18,8 @@ import { kmmap } from './kmmap.mjs';
 const [library, file, lengthText, cyclesText, mmapIoPrefix] = process.argv.slice(2);
 const length = Number(lengthText);
 const cycles = Number(cyclesText);
-if (!['kmmap', 'mmap-io'].includes(library) || !file || !(length > 0) || !(cycles > 0)) {
-  console.error('usage: map-cycle-js.mjs kmmap|mmap-io FILE LENGTH CYCLES [MMAP_IO_PREFIX]');
+if (!['kmmap', 'kmmap-path', 'mmap-io'].includes(library) || !file || !(length > 0) || !(cycles > 0)) {
+  console.error('usage: map-cycle-js.mjs kmmap|kmmap-path|mmap-io FILE LENGTH CYCLES [MMAP_IO_PREFIX]');
   process.exit(2);
 }
 const fd = fs.openSync(file, 'r');
@@ -32,6 +33,16 @@ function kmmapCycles() {
   let check = 0;
   for (let i = 0; i < cycles; i++) {
     const mapping = kmmap.map(fd, { length });
+    check += touchPages(mapping.buffer);
+    mapping.close();
+  }
+  return check;
+}
+
+function kmmapPathCycles() {
+  let check = 0;
+  for (let i = 0; i < cycles; i++) {
+    const mapping = kmmap.map(file, { length });
     check += touchPages(mapping.buffer);
     mapping.close();
   }
@@ -67,8 +78,8 @@ async function mmapIoCycles() {
   return check;
 }
 
-const cycle = library === 'kmmap' ? kmmapCycles : mmapIoCycles;
-const allowedLeftover = library === 'kmmap' ? 0 : 1;
+const cycle = { kmmap: kmmapCycles, 'kmmap-path': kmmapPathCycles, 'mmap-io': mmapIoCycles }[library];
+const allowedLeftover = library === 'mmap-io' ? 1 : 0;
 console.log('ready');
 for await (const line of createInterface({ input: process.stdin })) {
   if (line !== 'run') throw new Error(`unexpected command: ${line}`);

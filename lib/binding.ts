@@ -6,10 +6,11 @@ import { getSystemErrorMap } from 'node:util';
 export interface NativeBinding {
   /**
    * mmap(2) of `length` bytes, whole pages (lib/ rounds, in page.ts), at a
-   * page-aligned offset; returns the mapping's handle and the address of its
-   * first byte. fd is -1 for MAP_ANONYMOUS; ownedFd (or -1) is closed with the mapping.
+   * page-aligned offset; returns the mapping's handle and writes the address
+   * of its first byte to base[0]. fd is -1 for MAP_ANONYMOUS; ownedFd (or -1)
+   * is closed with the mapping.
    */
-  map(fd: number, length: number, offset: bigint, prot: number, flags: number, ownedFd: number): { handle: object; base: bigint };
+  map(fd: number, length: number, offset: bigint, prot: number, flags: number, ownedFd: number, base: BigUint64Array): object;
   /** An external ArrayBuffer over [base + offset, + length), detached by unmap() and remap(). */
   view(handle: object, offset: number, length: number): ArrayBuffer;
   /**

@@ -29,7 +29,14 @@ export type HugePageSize = `${number}${'KB' | 'MB' | 'GB'}` | number;
 
 /** Options that change how the memory is mapped, for files and anonymous memory alike. */
 export interface MemoryOptions {
-  /** Fault every page in now (`MAP_POPULATE`) rather than on first touch. Default false. */
+  /**
+   * Fault every page in now (`MAP_POPULATE`) rather than on first touch.
+   * Default: false, except for a shared mapping ('r' or 'rw') of at most 64
+   * KiB of a regular file, which is populated: the kernel maps that much
+   * around the first page touched anyway (fault-around), and one trap into
+   * the kernel fewer halves the cost of mapping a small file. `false` turns
+   * that off too.
+   */
   populate?: boolean;
   /**
    * Lock the pages in RAM (`mlock2` right after mapping, so a failure such
@@ -206,6 +213,8 @@ export interface MemorySettings {
 
 /** The checked options of map(). */
 export interface FileSettings extends MemorySettings {
+  /** options.populate was not given: small shared mappings of regular files are populated (autoPopulate()). */
+  populateByDefault: boolean;
   access: Access;
   offset: bigint;
   length: number | undefined;
@@ -278,6 +287,7 @@ export function fileSettings(options: MapOptions): FileSettings {
   }
   // Object.assign, not a spread: map() is on hot paths, and V8 spreads slowly.
   return Object.assign(memorySettings(options), {
+    populateByDefault: options.populate === undefined,
     access,
     offset,
     length,
@@ -319,6 +329,23 @@ function memoryFlags(settings: MemorySettings): number {
 export function fileMapFlags(settings: FileSettings): number {
   const sharing = settings.access === 'copy' ? MAP_PRIVATE : settings.sync ? MAP_SHARED_VALIDATE | MAP_SYNC : MAP_SHARED;
   return sharing | memoryFlags(settings) | hugeFlags(settings);
+}
+
+/** Mappings up to this long are populated by default (a regular file's, shared): the kernel's fault-around size. */
+export const AUTO_POPULATE_MAX = 64 * 1024;
+
+/**
+ * MAP_POPULATE for a shared mapping of at most AUTO_POPULATE_MAX bytes of a
+ * regular file, when options.populate was not given. Not for 'copy' (it
+ * would copy every page at once: populating a private writable mapping
+ * breaks copy-on-write), huge pages, or files whose driver decides what a
+ * page is (/proc, devices: a fault there may have effects of its own).
+ */
+export function autoPopulate(settings: FileSettings, kind: 'regular' | 'block' | 'unsized', hugetlbfs: boolean, mappedBytes: number): number {
+  return settings.populateByDefault && kind === 'regular' && settings.access !== 'copy' && !hugetlbfs &&
+    settings.hugePageSize === 0 && mappedBytes <= AUTO_POPULATE_MAX
+    ? MAP_POPULATE
+    : 0;
 }
 
 /** mmap flags for anonymous memory; a shared one is a memfd mapped MAP_SHARED. */

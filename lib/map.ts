@@ -8,7 +8,7 @@ import { codedError, invalidArgType, invalidArgValue, withContext } from './erro
 import { fdStat, type FileIdentity, fileFacts, identityOf, mapLength } from './file-bounds';
 import { memfdHint, mmapHint } from './hints';
 import {
-  type AnonymousOptions, anonymousMapFlags, anonymousSettings, type FileSettings, fileMapFlags, fileSettings, type MapOptions,
+  type AnonymousOptions, anonymousMapFlags, autoPopulate, anonymousSettings, type FileSettings, fileMapFlags, fileSettings, type MapOptions,
   memfdFlags, type MemorySettings, type PathLike, protFor,
 } from './map-options';
 import type { Mapping } from './mapping';
@@ -18,6 +18,9 @@ import { newMapping, type Settings, type Source } from './source';
 import { granuleOf, PAGE_SIZE, roundUp } from './page';
 import { absolute, openForMapping, pathText, type RawPath, rawPathOf } from './paths';
 import { validateFd } from './validate';
+
+/** Where native.map() writes the address of what it mapped, read right after: one array for every call. */
+const mappedBase = new BigUint64Array(1);
 
 /** Locks a new mapping if asked to; unmaps it again if that fails. */
 function finish(mapping: Mapping, settings: MemorySettings): Mapping {
@@ -56,10 +59,11 @@ function mapFd(fd: number, settings: FileSettings, from: FdSource): Mapping {
       'cannot map a file on hugetlbfs: with no huge pages reserved, touching a page when none is free raises SIGBUS, which kills the process. ' +
       'Drop options.noreserve');
   }
-  let mapped: { handle: object; base: bigint };
+  const mappedBytes = roundUp(delta + length, granule);
+  let handle: object;
   try {
-    mapped = native.map(fd, roundUp(delta + length, granule), settings.offset - BigInt(delta),
-      protFor(settings.access), fileMapFlags(settings), -1);
+    handle = native.map(fd, mappedBytes, settings.offset - BigInt(delta),
+      protFor(settings.access), fileMapFlags(settings) | autoPopulate(settings, facts.kind, facts.hugetlbfs, mappedBytes), -1, mappedBase);
   } catch (err) {
     const isPath = from.displayPath !== undefined;
     const huge = settings.hugePageSize !== 0 || facts.hugetlbfs;
@@ -73,10 +77,9 @@ function mapFd(fd: number, settings: FileSettings, from: FdSource): Mapping {
     offset: settings.offset,
     kind: facts.kind,
     ownsMemfd: false,
-    ...(facts.device === 'zero' && shared ? { backedBytes: roundUp(delta + length, granule) } : {}),
+    ...(facts.device === 'zero' && shared ? { backedBytes: mappedBytes } : {}),
   };
-  // Named, not spread: spreading the addon's result grew V8's old space by megabytes over 20,000 maps (gc-pressure.test.ts).
-  return finish(newMapping({ handle: mapped.handle, base: mapped.base, delta, length, access: settings.access, source, settings }), settings);
+  return finish(newMapping({ handle, base: mappedBase[0]!, delta, length, access: settings.access, source, settings }), settings);
 }
 
 /** map(pathOrFd, options?): see `map`. */
@@ -122,7 +125,7 @@ function mapAnonymous(length: number, options: AnonymousOptions = {}): Mapping {
       throw withContext(err, {}, memfdHint(settings.hugePageSize));
     }
   }
-  let made: { handle: object; base: bigint };
+  let handle: object;
   let identity: FileIdentity | undefined;
   try {
     if (memfd >= 0) {
@@ -130,7 +133,7 @@ function mapAnonymous(length: number, options: AnonymousOptions = {}): Mapping {
       native.ftruncate(memfd, mapped);
       identity = identityOf(fdStat(memfd));
     }
-    made = native.map(memfd, mapped, 0n, protFor(settings.access), anonymousMapFlags(settings), memfd);
+    handle = native.map(memfd, mapped, 0n, protFor(settings.access), anonymousMapFlags(settings), memfd, mappedBase);
   } catch (err) {
     if (memfd >= 0) native.close(memfd);
     throw withContext(err, {}, mmapHint(settings, false));
@@ -145,7 +148,7 @@ function mapAnonymous(length: number, options: AnonymousOptions = {}): Mapping {
     ownsMemfd: memfd >= 0,
   };
   const all: Settings = Object.assign(settings, { sync: false, allowBeyondEnd: false });
-  return finish(newMapping({ handle: made.handle, base: made.base, delta: 0, length: settings.length, access: settings.access, source, settings: all }), settings);
+  return finish(newMapping({ handle, base: mappedBase[0]!, delta: 0, length: settings.length, access: settings.access, source, settings: all }), settings);
 }
 
 /**

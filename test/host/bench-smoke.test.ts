@@ -20,19 +20,20 @@ interface Row {
 }
 
 interface Results {
-  options: { tiny: boolean; hostOnly: boolean; mmapIo: boolean };
+  options: { tiny: boolean; hostOnly: boolean; mmapIo: boolean; bun: boolean };
+  peers: { python: string | null; bun: string | null };
   machine: { cpus: number; cpuModel: string; node: string; kernel: string };
   cases: { id: string; where: string; rows: Row[]; ratios: { label: string; value: number | null }[] }[];
   skipped: { id: string; reason: string }[];
 }
 
-describe('npm run bench -- --tiny --host-only --no-mmap-io', () => {
+describe('npm run bench -- --tiny --host-only --no-mmap-io --no-bun', () => {
   it('runs every host case once and writes finite numbers for each', () => {
     const { dir, remove } = tempDir('kmmap-bench-smoke-');
     try {
       const json = path.join(dir, 'results.json');
-      // --no-mmap-io: the test never installs packages or touches the network.
-      const run = spawnSync(process.execPath, ['bench/index.mjs', '--tiny', '--host-only', '--no-mmap-io', '--json', json], {
+      // --no-mmap-io, --no-bun: the test never installs packages or touches the network.
+      const run = spawnSync(process.execPath, ['bench/index.mjs', '--tiny', '--host-only', '--no-mmap-io', '--no-bun', '--json', json], {
         cwd: REPO,
         encoding: 'utf8',
         timeout: 120_000,
@@ -41,11 +42,15 @@ describe('npm run bench -- --tiny --host-only --no-mmap-io', () => {
       expect(run.status, run.stderr).toBe(0);
       expect(run.stderr).not.toMatch(/installing mmap-io/);
       expect(run.stdout).toMatch(/mmap-io 1\.1\.7: skipped: --no-mmap-io/);
+      expect(run.stderr).not.toMatch(/fetching @oven/);
+      expect(run.stdout).toMatch(/Bun 1\.4: skipped: --no-bun/);
 
       const results = JSON.parse(fs.readFileSync(json, 'utf8')) as Results;
-      expect(results.options).toMatchObject({ tiny: true, hostOnly: true, mmapIo: false });
+      expect(results.options).toMatchObject({ tiny: true, hostOnly: true, mmapIo: false, bun: false });
+      // Python's mmap is a contender wherever python3 runs, as on every machine this project supports.
+      expect(results.peers.python).toMatch(/^3\.\d+\.\d+$/);
       expect(results.machine.cpus).toBeGreaterThan(0);
-      expect(results.cases.map((c) => c.id)).toEqual(['copy', 'map-cycle', 'pagemap', 'zero-copy']);
+      expect(results.cases.map((c) => c.id)).toEqual(['copy', 'map-cycle', 'pagemap', 'zero-copy', 'scan']);
       expect(results.skipped).toEqual([{ id: 'kernel', reason: '--host-only' }]);
 
       for (const c of results.cases) {
@@ -53,9 +58,11 @@ describe('npm run bench -- --tiny --host-only --no-mmap-io', () => {
         expect(c.rows.length, c.id).toBeGreaterThan(0);
         for (const row of c.rows) {
           if (row.unavailable !== undefined) {
-            // Only mmap-io may be missing, and only because it was told to be.
-            expect(row.label, c.id).toMatch(/mmap-io/);
-            expect(row.unavailable).toMatch(/--no-mmap-io/);
+            // Only mmap-io and Bun may be missing, and only because they were told to be;
+            // Python's scan row says why it does not compare.
+            if (/mmap-io/.test(row.label)) expect(row.unavailable).toMatch(/--no-mmap-io/);
+            else if (/Bun/.test(row.label)) expect(row.unavailable).toMatch(/--no-bun/);
+            else expect(`${c.id}: ${row.label}: ${row.unavailable}`).toMatch(/^scan: Python .*: not comparable/);
             continue;
           }
           expect(row.n, `${c.id}: ${row.label}`).toBe(1);
@@ -66,7 +73,7 @@ describe('npm run bench -- --tiny --host-only --no-mmap-io', () => {
           }
         }
         for (const ratio of c.ratios) {
-          if (/mmap-io/.test(ratio.label)) expect(ratio.value).toBeNull();
+          if (/mmap-io|Bun/.test(ratio.label)) expect(ratio.value).toBeNull();
           else expect(Number.isFinite(ratio.value), `${c.id}: ${ratio.label}`).toBe(true);
         }
       }

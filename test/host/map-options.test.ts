@@ -97,6 +97,37 @@ describe('populate, locked, noreserve', () => {
     expect(m.residency().every((page) => page === 1)).toBe(true);
   });
 
+  it('a shared mapping of up to 64 KiB of a regular file is populated unless populate: false says otherwise', () => {
+    // smaps' Rss counts the pages mapped in this process: populated ones before any touch.
+    const file = fileOf(Buffer.alloc(32 * PAGE_SIZE, 2));
+    const rss = (m: { address: bigint }) => smapsAt(m.address).kB.Rss;
+    using small = map(file, { length: 64 * 1024 });
+    using smallRw = map(file, { length: PAGE_SIZE, access: 'rw' });
+    using off = map(file, { length: 64 * 1024, populate: false });
+    using copy = map(file, { length: PAGE_SIZE, access: 'copy' });
+    using larger = map(file, { length: 64 * 1024 + PAGE_SIZE });
+    expect(rss(small)).toBe(64);
+    expect(rss(smallRw)).toBe(PAGE_SIZE / 1024);
+    expect(rss(off)).toBe(0);
+    // Populating a private writable mapping would copy every page at once.
+    expect(rss(copy)).toBe(0);
+    expect(rss(larger)).toBe(0);
+    expect(small.buffer[0]).toBe(2);
+  });
+
+  it('what a file\'s filesystem says is told apart per mount: tmpfs files, sysfs and /proc files alternate', () => {
+    // The addon remembers each mount's filesystem type (statx's unique mount ID, Linux 6.8+):
+    // a sysfs file says 4,096 bytes and a /proc file 0, yet both are sized by their drivers.
+    const file = fileOf(Buffer.alloc(PAGE_SIZE, 3));
+    const sysfs = '/sys/kernel/mm/transparent_hugepage/enabled';
+    for (let round = 0; round < 3; round++) {
+      using m = map(file);
+      expect(m.length).toBe(PAGE_SIZE);
+      expectError(() => map(sysfs), { code: 'ERR_KMMAP_LENGTH_REQUIRED' }, /transparent_hugepage/);
+      expectError(() => map('/proc/self/status'), { code: 'ERR_KMMAP_LENGTH_REQUIRED' }, /\/proc\/self\/status/);
+    }
+  });
+
   it('locked locks the pages (smaps: lo, Locked)', () => {
     using m = map.anonymous(4 * PAGE_SIZE, { locked: true });
     const smaps = smapsAt(m.address);
