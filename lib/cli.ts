@@ -15,7 +15,7 @@ import { mapOpened } from './map';
 import { PAGE_SIZE } from './page';
 import * as pagemap from './pagemap';
 import { buildReport, noSuchMapping, Report, ReportRange } from './pagemap-report';
-import { openForMapping } from './paths';
+import { closeOpened, openForMapping } from './paths';
 
 /** Where the command writes; tests pass their own. */
 export interface Io {
@@ -303,7 +303,7 @@ function commandDump(args: string[], io: Io): void {
     using mapping = mapOpened(fd, file, { offset: start - delta, length: Number(shown + delta), access: facts.device === 'zero' ? 'copy' : 'r' });
     emit(mapping.view(Number(delta), Number(shown)), start);
   } finally {
-    fs.closeSync(fd);
+    closeOpened(fd);
   }
 }
 

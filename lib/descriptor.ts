@@ -8,7 +8,7 @@ import { codedError, invalidArgValue } from './errors';
 import { fdStat, type FileIdentity } from './file-bounds';
 import type { Access, MapOptions } from './map-options';
 import type { Settings, Source } from './source';
-import { linkTarget, openForMapping, pathText, type RawPath } from './paths';
+import { closeOpened, linkTarget, openForMapping, pathText, type RawPath } from './paths';
 import { ACCESSES, isOneOf, validateObject } from './validate';
 
 /**
@@ -154,7 +154,7 @@ export function openDescribed(descriptor: unknown): Described {
   try {
     stale(fdStat(fd));
   } catch (err) {
-    fs.closeSync(fd);
+    closeOpened(fd);
     throw err;
   }
   return {

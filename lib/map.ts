@@ -1,7 +1,6 @@
 // The ways to make a Mapping: map() of a path or fd, map.anonymous() and
 // map.fromDescriptor(). Each gathers what it maps (file-bounds.ts), maps it
 // through the addon and hands the result to newMapping().
-import * as fs from 'node:fs';
 import { native } from './binding';
 import { type MappingDescriptor, openDescribed } from './descriptor';
 import { codedError, invalidArgType, invalidArgValue, withContext } from './errors';
@@ -16,7 +15,7 @@ import type { Mapping } from './mapping';
 import './mapping';
 import { newMapping, type Settings, type Source } from './source';
 import { granuleOf, PAGE_SIZE, roundUp } from './page';
-import { absolute, openForMapping, pathText, type RawPath, rawPathOf } from './paths';
+import { absolute, closeOpened, openForMapping, pathText, type RawPath, rawPathOf } from './paths';
 import { validateFd } from './validate';
 
 /** Where native.map() writes the address of what it mapped, read right after: one array for every call. */
@@ -98,7 +97,7 @@ function mapFile(pathOrFd: PathLike | number, options: MapOptions = {}): Mapping
     // The mapping holds its own reference to the file.
     return mapFd(fd, settings, { displayPath: pathText(path), path: absolute(path), fd: undefined });
   } finally {
-    fs.closeSync(fd);
+    closeOpened(fd);
   }
 }
 
@@ -163,7 +162,7 @@ function mapDescriptor(descriptor: MappingDescriptor): Mapping {
     // The path may be /proc/<pid>/fd/<n>: keep it, it stays valid as long as the original.
     return mapFd(described.fd, settings, { displayPath: described.displayPath, path: described.path, fd: undefined });
   } finally {
-    fs.closeSync(described.fd);
+    closeOpened(described.fd);
   }
 }
 

@@ -15,7 +15,7 @@ import {
   msyncFlags, protFor, type Protection, PROTECTIONS, type ResizeOptions, type SyncOptions,
 } from './map-options';
 import { granuleOf, PAGE_SIZE, roundUp } from './page';
-import { openForMapping, pathText } from './paths';
+import { closeOpened, openForMapping, pathText } from './paths';
 import { type Settings, setMappingConstructor, type Source, type MappingInit } from './source';
 import { validateBoolean, validateInteger, validateObject, validateOneOf } from './validate';
 
@@ -293,7 +293,7 @@ export class Mapping implements Disposable {
       try {
         base = this.#call('mremap', () => viewsDetached('resize', () => native.remap(this.#handle, mapped, viewsMayStayAttached, again.fd)), remapHint);
       } finally {
-        if (again.close) fs.closeSync(again.fd);
+        if (again.close) closeOpened(again.fd);
       }
     }
     this.#base = base;
@@ -421,7 +421,7 @@ export class Mapping implements Disposable {
     } catch {
       // fall through: not usable
     }
-    fs.closeSync(fd);
+    closeOpened(fd);
     return { fd: -1, close: false };
   }
 }

@@ -7,6 +7,8 @@ import * as nodePath from 'node:path';
 import { isUtf8 } from 'node:buffer';
 import { fileURLToPath } from 'node:url';
 import { types } from 'node:util';
+import { native } from './binding';
+import { invalidArgValue, withContext } from './errors';
 
 /** A path as kmmap keeps it: a string, or a Buffer when its bytes are not valid UTF-8. */
 export type RawPath = string | Buffer;
@@ -82,8 +84,24 @@ const { O_RDONLY, O_RDWR, O_NONBLOCK, O_NOCTTY } = fs.constants;
  * blocks, and nothing can interrupt a synchronous open; fileFacts() then
  * refuses what cannot be mapped. O_NOCTTY, so a terminal never becomes the
  * process's controlling terminal. The fd is only mmap'ed and closed, so
- * O_NONBLOCK changes nothing else.
+ * O_NONBLOCK changes nothing else. Through the addon, not fs.openSync:
+ * map(path) opens a file per call, and fs's own checks cost more than the
+ * system call (docs/performance.md). Close the fd with closeOpened().
+ * Errors are Node's: ERR_INVALID_ARG_VALUE for a NUL byte, else a system
+ * error with `path`, as from fs.openSync.
  */
 export function openForMapping(path: RawPath, write: boolean): number {
-  return fs.openSync(path, (write ? O_RDWR : O_RDONLY) | O_NONBLOCK | O_NOCTTY);
+  if (typeof path === 'string' ? path.includes('\0') : path.includes(0)) {
+    throw invalidArgValue('path', pathText(path), 'must be a string, Uint8Array, or URL without null bytes');
+  }
+  try {
+    return native.open(path, (write ? O_RDWR : O_RDONLY) | O_NONBLOCK | O_NOCTTY);
+  } catch (err) {
+    throw withContext(err, { path: pathText(path) });
+  }
+}
+
+/** Closes an fd that openForMapping() opened (Deno's fs.closeSync refuses fds it did not open itself). */
+export function closeOpened(fd: number): void {
+  native.close(fd);
 }

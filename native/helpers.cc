@@ -140,6 +140,31 @@ Napi::Value Ftruncate(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// open(path, flags) -> fd, O_CLOEXEC added: map(path) opens, maps and closes
+// a file per call, and fs.openSync's and fs.closeSync's own checks cost
+// more than the two system calls. lib/ has checked the path (no NUL byte).
+Napi::Value OpenFd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  KMMAP_EXPECT(info.Length() == 2 && (info[0].IsString() || info[0].IsBuffer()) &&
+                   info[1].IsNumber(),
+               "open(path, flags)");
+  std::string path;
+  if (info[0].IsString()) {
+    path = info[0].As<Napi::String>().Utf8Value();
+  } else {
+    auto bytes = info[0].As<Napi::Buffer<char>>();
+    path.assign(bytes.Data(), bytes.Length());
+  }
+  KMMAP_EXPECT(path.find('\0') == std::string::npos, "path without NUL bytes");
+  int flags = info[1].As<Napi::Number>().Int32Value();
+  int fd;
+  do {
+    fd = open(path.c_str(), flags | O_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) return ThrowErrno(env, errno, "open");
+  return Napi::Number::New(env, fd);
+}
+
 Napi::Value CloseFd(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   KMMAP_EXPECT(info.Length() == 1 && info[0].IsNumber(), "close(fd)");
@@ -176,6 +201,7 @@ void InitHelpers(Napi::Env env, Napi::Object exports) {
   exports.Set("memfdCreate",
               Napi::Function::New(env, MemfdCreate, "memfdCreate"));
   exports.Set("ftruncate", Napi::Function::New(env, Ftruncate, "ftruncate"));
+  exports.Set("open", Napi::Function::New(env, OpenFd, "open"));
   exports.Set("close", Napi::Function::New(env, CloseFd, "close"));
   exports.Set("addressOf", Napi::Function::New(env, AddressOf, "addressOf"));
 }

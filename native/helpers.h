@@ -15,7 +15,8 @@ Napi::Value FileFacts(const Napi::CallbackInfo& info);
 // memfdCreate(name, flags) -> fd, within kmmap's budget of owned fds.
 Napi::Value MemfdCreate(const Napi::CallbackInfo& info);
 
-// ftruncate(fd, length) and close(fd) of any fd.
+// open(path, flags) -> fd (O_CLOEXEC); ftruncate(fd, length) and close(fd) of any fd.
+Napi::Value OpenFd(const Napi::CallbackInfo& info);
 Napi::Value Ftruncate(const Napi::CallbackInfo& info);
 Napi::Value CloseFd(const Napi::CallbackInfo& info);
 
