@@ -29,20 +29,13 @@ function leftoverMappings() {
   return fs.readFileSync('/proc/self/maps', 'utf8').split('\n').filter((line) => line.endsWith(` ${file}`)).length;
 }
 
+/** kmmap by fd, or by path for kmmap-path (map() then opens, maps and closes the file). */
+const kmmapTarget = library === 'kmmap-path' ? file : fd;
+
 function kmmapCycles() {
   let check = 0;
   for (let i = 0; i < cycles; i++) {
-    const mapping = kmmap.map(fd, { length });
-    check += touchPages(mapping.buffer);
-    mapping.close();
-  }
-  return check;
-}
-
-function kmmapPathCycles() {
-  let check = 0;
-  for (let i = 0; i < cycles; i++) {
-    const mapping = kmmap.map(file, { length });
+    const mapping = kmmap.map(kmmapTarget, { length });
     check += touchPages(mapping.buffer);
     mapping.close();
   }
@@ -78,7 +71,7 @@ async function mmapIoCycles() {
   return check;
 }
 
-const cycle = { kmmap: kmmapCycles, 'kmmap-path': kmmapPathCycles, 'mmap-io': mmapIoCycles }[library];
+const cycle = library === 'mmap-io' ? mmapIoCycles : kmmapCycles;
 const allowedLeftover = library === 'mmap-io' ? 1 : 0;
 console.log('ready');
 for await (const line of createInterface({ input: process.stdin })) {
