@@ -35,8 +35,8 @@ export interface NativeBinding {
   remap(handle: object, length: number, detachFirst: boolean, fd: number): bigint;
   /** memfd_create(2); returns the fd. */
   memfdCreate(name: string, flags: number): number;
-  /** open(2) with O_CLOEXEC added; the path has no NUL byte (lib/ checks). */
-  open(path: string | Buffer, flags: number): number;
+  /** open(2) with O_CLOEXEC added; the path (a string, or bytes in a Uint8Array of their own) has no NUL byte (lib/ checks). */
+  open(path: string | Uint8Array, flags: number): number;
   /** ftruncate(2) and close(2) of any fd (Deno's fs refuses fds it did not open). */
   ftruncate(fd: number, length: number): void;
   close(fd: number): void;

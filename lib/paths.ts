@@ -95,7 +95,8 @@ export function openForMapping(path: RawPath, write: boolean): number {
     throw invalidArgValue('path', pathText(path), 'must be a string, Uint8Array, or URL without null bytes');
   }
   try {
-    return native.open(path, (write ? O_RDWR : O_RDONLY) | O_NONBLOCK | O_NOCTTY);
+    // Bytes as a Uint8Array of their own: Deno's Node-API gives a pooled Buffer's memory without its offset.
+    return native.open(typeof path === 'string' ? path : new Uint8Array(path), (write ? O_RDWR : O_RDONLY) | O_NONBLOCK | O_NOCTTY);
   } catch (err) {
     throw withContext(err, { path: pathText(path) });
   }

@@ -142,18 +142,25 @@ Napi::Value Ftruncate(const Napi::CallbackInfo& info) {
 
 // open(path, flags) -> fd, O_CLOEXEC added: map(path) opens, maps and closes
 // a file per call, and fs.openSync's and fs.closeSync's own checks cost
-// more than the two system calls. lib/ has checked the path (no NUL byte).
+// more than the two system calls. path is a string or, for bytes that are
+// not UTF-8, a Uint8Array of its own (lib/ copies the Buffer: a runtime may
+// hand Node-API a pooled Buffer's data without its offset). lib/ has checked
+// that it holds no NUL byte.
 Napi::Value OpenFd(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  KMMAP_EXPECT(info.Length() == 2 && (info[0].IsString() || info[0].IsBuffer()) &&
+  KMMAP_EXPECT(info.Length() == 2 &&
+                   (info[0].IsString() ||
+                    (info[0].IsTypedArray() &&
+                     info[0].As<Napi::TypedArray>().TypedArrayType() ==
+                         napi_uint8_array)) &&
                    info[1].IsNumber(),
                "open(path, flags)");
   std::string path;
   if (info[0].IsString()) {
     path = info[0].As<Napi::String>().Utf8Value();
   } else {
-    auto bytes = info[0].As<Napi::Buffer<char>>();
-    path.assign(bytes.Data(), bytes.Length());
+    auto bytes = info[0].As<Napi::Uint8Array>();
+    path.assign(reinterpret_cast<const char*>(bytes.Data()), bytes.ElementLength());
   }
   KMMAP_EXPECT(path.find('\0') == std::string::npos, "path without NUL bytes");
   int flags = info[1].As<Napi::Number>().Int32Value();
