@@ -32,7 +32,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <unordered_set>
 
 namespace kmmap {
 
@@ -55,7 +54,10 @@ struct LiveMapping {
   bool shared;          // MAP_SHARED: mremap can map its pages a second time
   bool closed;          // close() done: no call may reach the range again
   bool handle_alive;    // the handle has not been finalized
-  std::unordered_set<View*> views;  // views that may still be attached
+  // Views that may still be attached, linked through View::prev and next:
+  // a list in the View itself, because a set would cost two allocations
+  // per mapping on map()'s hot path.
+  View* views;
 };
 
 // The LiveMapping behind a handle made by map(), or nullptr if `value` is

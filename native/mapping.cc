@@ -47,6 +47,8 @@ namespace kmmap {
 struct View {
   Range* range;              // the memory it points into
   LiveMapping* tracked_by;   // the mapping that may still detach it, or nullptr
+  View* prev;                // its neighbours in tracked_by->views
+  View* next;
   napi_ref ref;              // weak, from napi_add_finalizer: to detach it
   bool object_gone;          // its ArrayBuffer object was collected
   bool store_gone;           // its backing store (the memory it holds) was freed
@@ -187,13 +189,26 @@ Range* NewRange(napi_env env, uint8_t* base, size_t length, LiveMapping* owner) 
   return new Range{base, length, 0, owner};
 }
 
+// A retired range (closed, or left behind by resize()) waits only for the
+// collector to finish its views, and as private anonymous memory it mostly
+// merges with its neighbours instead of holding a VMA of its own: it counts
+// a quarter of an open range, so that a loop of map() and close() starts a
+// full collection every few thousand mappings fewer (each one a
+// concurrent-marking pass that costs that loop about 3 %).
+int64_t RetiredCost() { return RangeCost() / 4; }
+
+void Retire(napi_env env, Range* range) {
+  range->owner = nullptr;  // released by its last view
+  AdjustExternal(env, RetiredCost() - RangeCost());
+}
+
 // Returns munmap's errno, or 0. Either way the range is gone from kmmap's
 // books: nothing may reach it again.
 int ReleaseRange(napi_env env, Range* range) {
   int err = range->reserved == 0 || munmap(range->base, range->reserved) == 0
                 ? 0 : errno;
   GiveRange();
-  AdjustExternal(env, -RangeCost());
+  AdjustExternal(env, range->owner == nullptr ? -RetiredCost() : -RangeCost());
   delete range;
   return err;
 }
@@ -224,6 +239,24 @@ void Settle(napi_env env, Range* range) {
 
 // ---- Views ----
 
+void Track(LiveMapping* mapping, View* view) {
+  view->tracked_by = mapping;
+  view->prev = nullptr;
+  view->next = mapping->views;
+  if (mapping->views != nullptr) mapping->views->prev = view;
+  mapping->views = view;
+}
+
+void Untrack(View* view) {
+  LiveMapping* mapping = view->tracked_by;
+  if (mapping == nullptr) return;
+  if (view->prev != nullptr) view->prev->next = view->next;
+  else mapping->views = view->next;
+  if (view->next != nullptr) view->next->prev = view->prev;
+  view->tracked_by = nullptr;
+  view->prev = view->next = nullptr;
+}
+
 void FinishView(napi_env env, View* view) {
   if (!view->object_gone || !view->store_gone) return;
   Range* range = view->range;
@@ -235,8 +268,7 @@ void FinishView(napi_env env, View* view) {
 // The view's ArrayBuffer object was collected (napi_add_finalizer).
 void FinalizeViewObject(napi_env env, void* data, void*) {
   auto* view = static_cast<View*>(data);
-  if (view->tracked_by != nullptr) view->tracked_by->views.erase(view);
-  view->tracked_by = nullptr;
+  Untrack(view);
   if (view->ref != nullptr) napi_delete_reference(env, view->ref);
   view->ref = nullptr;
   view->object_gone = true;
@@ -261,8 +293,8 @@ void FinalizeViewStore(napi_env env, void*, void* hint) {
 // napi_detach_arraybuffer still reports success. Those stay tracked.
 size_t DetachViews(napi_env env, LiveMapping* mapping) {
   size_t refused = 0;
-  for (auto it = mapping->views.begin(); it != mapping->views.end();) {
-    View* view = *it;
+  for (View* view = mapping->views, *next; view != nullptr; view = next) {
+    next = view->next;
     napi_value value = nullptr;
     bool detached = true;
     if (napi_get_reference_value(env, view->ref, &value) == napi_ok &&
@@ -273,12 +305,10 @@ size_t DetachViews(napi_env env, LiveMapping* mapping) {
       if (napi_is_detached_arraybuffer(env, value, &detached) == napi_ok &&
           !detached) {
         refused++;
-        ++it;
         continue;
       }
     }
-    view->tracked_by = nullptr;
-    it = mapping->views.erase(it);
+    Untrack(view);
   }
   return refused;
 }
@@ -295,7 +325,7 @@ Napi::Value ViewInUse(Napi::Env env, const char* call) {
 Napi::Value NewView(Napi::Env env, LiveMapping* mapping, size_t offset,
                     size_t length) {
   Range* range = mapping->range;
-  auto* view = new View{range, nullptr, nullptr, false, false};
+  auto* view = new View{range, nullptr, nullptr, nullptr, nullptr, false, false};
   napi_value buffer;
   napi_status status = napi_create_external_arraybuffer(
       env, range->base + offset, length, FinalizeViewStore, view, &buffer);
@@ -329,8 +359,7 @@ Napi::Value NewView(Napi::Env env, LiveMapping* mapping, size_t offset,
     return ThrowCoded(env, "ERR_KMMAP_ARRAYBUFFER",
                       "Could not track a view of the mapping");
   }
-  view->tracked_by = mapping;
-  mapping->views.insert(view);
+  Track(mapping, view);
   return Napi::Value(env, buffer);
 }
 
@@ -401,7 +430,7 @@ Napi::Value Map(const Napi::CallbackInfo& info) {
 
   auto* mapping = new LiveMapping{nullptr, size, owned_fd, flags, offset,
                                   (flags & 0x03) != MAP_PRIVATE,
-                                  false, true, {}};
+                                  false, true, nullptr};
   mapping->range = NewRange(env, static_cast<uint8_t*>(address), size, mapping);
   if (owned_fd >= 0) {
     g_owned_fds++;
@@ -472,7 +501,7 @@ Napi::Value Unmap(const Napi::CallbackInfo& info) {
     // The tail past length, if any, already is a placeholder (resize()).
     syscall = "mmap";
     err = Placeholder(range->base, mapping->length);
-    range->owner = nullptr;  // retired: released by its last view
+    Retire(env, range);
   }
   if (err != 0) return ThrowErrno(env, err, syscall);
   return Napi::Boolean::New(env, true);
@@ -717,7 +746,7 @@ Napi::Value Remap(const Napi::CallbackInfo& info) {
           range->reserved = 0;
         }
       }
-      range->owner = nullptr;  // retired: released by its last view
+      Retire(env, range);
       mapping->range = fresh;
       mapping->length = size;
       if (range->reserved == 0) {
