@@ -193,8 +193,8 @@ Range* NewRange(napi_env env, uint8_t* base, size_t length, LiveMapping* owner) 
 // collector to finish its views, and as private anonymous memory it mostly
 // merges with its neighbours instead of holding a VMA of its own: it counts
 // a quarter of an open range, so that a loop of map() and close() starts a
-// full collection every few thousand mappings fewer (each one a
-// concurrent-marking pass that costs that loop about 3 %).
+// quarter as many full collections (their concurrent marking cost such a
+// loop about 3 %). Whether a range is retired is its owner being nullptr.
 int64_t RetiredCost() { return RangeCost() / 4; }
 
 void Retire(napi_env env, Range* range) {
