@@ -5,12 +5,12 @@ import { getSystemErrorMap } from 'node:util';
 
 export interface NativeBinding {
   /**
-   * mmap(2) of `length` bytes, whole pages (lib/ rounds, in page.ts), at a
-   * page-aligned offset; returns the mapping's handle and writes the address
-   * of its first byte to base[0]. fd is -1 for MAP_ANONYMOUS; ownedFd (or -1)
-   * is closed with the mapping.
+   * mmap(2) of `length` bytes, whole pages (lib/ rounds, in page.ts), at the
+   * page-aligned file offset in io[0]; returns the mapping's handle and
+   * writes the address of its first byte to io[0]. fd is -1 for
+   * MAP_ANONYMOUS; ownedFd (or -1) is closed with the mapping.
    */
-  map(fd: number, length: number, offset: bigint, prot: number, flags: number, ownedFd: number, base: BigUint64Array): object;
+  map(fd: number, length: number, prot: number, flags: number, ownedFd: number, io: BigUint64Array): object;
   /** An external ArrayBuffer over [base + offset, + length), detached by unmap() and remap(). */
   view(handle: object, offset: number, length: number): ArrayBuffer;
   /**

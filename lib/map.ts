@@ -18,8 +18,11 @@ import { granuleOf, PAGE_SIZE, roundUp } from './page';
 import { absolute, closeOpened, openForMapping, pathText, type RawPath, rawPathOf } from './paths';
 import { validateFd } from './validate';
 
-/** Where native.map() writes the address of what it mapped, read right after: one array for every call. */
-const mappedBase = new BigUint64Array(1);
+/**
+ * native.map()'s offset in and address out: one array for every call (an
+ * argument fewer, and no BigInt argument to convert, on map()'s hot path).
+ */
+const mapIo = new BigUint64Array(1);
 
 /** Locks a new mapping if asked to; unmaps it again if that fails. */
 function finish(mapping: Mapping, settings: MemorySettings): Mapping {
@@ -61,8 +64,9 @@ function mapFd(fd: number, settings: FileSettings, from: FdSource): Mapping {
   const mappedBytes = roundUp(delta + length, granule);
   let handle: object;
   try {
-    handle = native.map(fd, mappedBytes, settings.offset - BigInt(delta),
-      protFor(settings.access), fileMapFlags(settings) | autoPopulate(settings, facts.kind, facts.hugetlbfs, mappedBytes), -1, mappedBase);
+    mapIo[0] = settings.offset - BigInt(delta);
+    handle = native.map(fd, mappedBytes, protFor(settings.access),
+      fileMapFlags(settings) | autoPopulate(settings, facts.kind, facts.hugetlbfs, mappedBytes), -1, mapIo);
   } catch (err) {
     const isPath = from.displayPath !== undefined;
     const huge = settings.hugePageSize !== 0 || facts.hugetlbfs;
@@ -78,7 +82,7 @@ function mapFd(fd: number, settings: FileSettings, from: FdSource): Mapping {
     ownsMemfd: false,
     ...(facts.device === 'zero' && shared ? { backedBytes: mappedBytes } : {}),
   };
-  return finish(newMapping({ handle, base: mappedBase[0]!, delta, length, access: settings.access, source, settings }), settings);
+  return finish(newMapping({ handle, base: mapIo[0]!, delta, length, access: settings.access, source, settings }), settings);
 }
 
 /** map(pathOrFd, options?): see `map`. */
@@ -132,7 +136,8 @@ function mapAnonymous(length: number, options: AnonymousOptions = {}): Mapping {
       native.ftruncate(memfd, mapped);
       identity = identityOf(fdStat(memfd));
     }
-    handle = native.map(memfd, mapped, 0n, protFor(settings.access), anonymousMapFlags(settings), memfd, mappedBase);
+    mapIo[0] = 0n;
+    handle = native.map(memfd, mapped, protFor(settings.access), anonymousMapFlags(settings), memfd, mapIo);
   } catch (err) {
     if (memfd >= 0) native.close(memfd);
     throw withContext(err, {}, mmapHint(settings, false));
@@ -147,7 +152,7 @@ function mapAnonymous(length: number, options: AnonymousOptions = {}): Mapping {
     ownsMemfd: memfd >= 0,
   };
   const all: Settings = Object.assign(settings, { sync: false, allowBeyondEnd: false });
-  return finish(newMapping({ handle, base: mappedBase[0]!, delta: 0, length: settings.length, access: settings.access, source, settings: all }), settings);
+  return finish(newMapping({ handle, base: mapIo[0]!, delta: 0, length: settings.length, access: settings.access, source, settings: all }), settings);
 }
 
 /**
