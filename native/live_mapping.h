@@ -43,6 +43,7 @@ struct Range {
   size_t reserved;      // bytes from base that kmmap holds (munmap at release)
   size_t pending;       // views over it not yet finished (see above)
   LiveMapping* owner;   // the mapping it belongs to, nullptr once retired
+  Range* next_released; // in its thread's queue of ranges to munmap
 };
 
 struct LiveMapping {

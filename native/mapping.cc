@@ -23,6 +23,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
@@ -30,6 +31,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "errors.h"
 #include "addon.h"
@@ -122,8 +124,11 @@ std::atomic<bool> g_refused{false};  // refused, and nothing released since
 
 void SpendRoom() { g_room.fetch_sub(1); }
 
+void FlushReleases();
+
 // Takes one range from the budget, or returns false (nothing taken).
 bool TakeRange() {
+  FlushReleases();  // what is queued counts against the budget until then
   size_t n = g_ranges.fetch_add(1) + 1;
   size_t budget = MapBudget();
   SpendRoom();
@@ -186,7 +191,7 @@ int Placeholder(uint8_t* address, size_t length, int fixed = MAP_FIXED) {
 
 Range* NewRange(napi_env env, uint8_t* base, size_t length, LiveMapping* owner) {
   AdjustExternal(env, RangeCost());
-  return new Range{base, length, 0, owner};
+  return new Range{base, length, 0, owner, nullptr};
 }
 
 // A retired range (closed, or left behind by resize()) waits only for the
@@ -202,15 +207,153 @@ void Retire(napi_env env, Range* range) {
   AdjustExternal(env, RetiredCost() - RangeCost());
 }
 
-// Returns munmap's errno, or 0. Either way the range is gone from kmmap's
-// books: nothing may reach it again.
-int ReleaseRange(napi_env env, Range* range) {
+// Unmaps a range no view can reach and gives it back to the budget.
+// Returns munmap's errno, or 0; either way the range is gone.
+int UnmapRange(Range* range) {
   int err = range->reserved == 0 || munmap(range->base, range->reserved) == 0
                 ? 0 : errno;
   GiveRange();
-  AdjustExternal(env, range->owner == nullptr ? -RetiredCost() : -RangeCost());
   delete range;
   return err;
+}
+
+// Returns munmap's errno, or 0. Either way the range is gone from kmmap's
+// books: nothing may reach it again.
+int ReleaseRange(napi_env env, Range* range) {
+  AdjustExternal(env, range->owner == nullptr ? -RetiredCost() : -RangeCost());
+  return UnmapRange(range);
+}
+
+// ---- Releasing ranges in batches ----
+//
+// A range is released from a finalizer, when the last view of a closed (or
+// dropped) mapping is finished, and finalizers come in bursts on a turn of
+// the event loop: a loop of map() and close() releases thousands at once,
+// each one page inside the merged placeholders of its neighbours. One
+// munmap each cost about a sixth of a 4 KiB map cycle (a system call and a
+// split VMA, measured in C); neighbours released together are one munmap of
+// their whole span. So a finalizer only queues its range, and the queue is
+// munmapped, neighbours merged, on the next turn of the event loop (a
+// thread-safe function: the Node-API way to run later on the JS thread),
+// before map() or resize() takes a range from the budget, and when it
+// reaches kMaxQueued. Nothing can reach a queued range: it only keeps its
+// address space (placeholder memory) one turn longer. While the
+// environment shuts down, or if no later turn can be had, ranges are
+// munmapped at once, as before.
+constexpr size_t kMaxQueued = 4096;
+
+struct ReleaseQueue {
+  Range* head;                   // linked through Range::next_released
+  size_t count;
+  napi_env env;                  // whose turns `turn` runs on
+  napi_threadsafe_function turn; // calls FlushReleases on a later turn
+  bool scheduled;                // a call of `turn` is on its way
+  bool closing;                  // the environment is shutting down
+};
+
+// One per thread: an environment's finalizers and calls all run on its JS
+// thread. Trivially destructible, so a late finalizer of a dying worker
+// still finds it.
+thread_local ReleaseQueue t_releases{nullptr, 0, nullptr, nullptr, false, false};
+
+// munmaps every queued range, one system call per run of neighbours.
+void FlushReleases() {
+  ReleaseQueue& queue = t_releases;
+  queue.scheduled = false;
+  if (queue.head == nullptr) return;
+  std::vector<Range*> ranges;
+  ranges.reserve(queue.count);
+  for (Range* range = queue.head; range != nullptr; range = range->next_released) {
+    ranges.push_back(range);
+  }
+  queue.head = nullptr;
+  queue.count = 0;
+  std::sort(ranges.begin(), ranges.end(),
+            [](const Range* a, const Range* b) { return a->base < b->base; });
+  for (size_t i = 0; i < ranges.size();) {
+    uint8_t* start = ranges[i]->base;
+    uint8_t* end = start + ranges[i]->reserved;
+    size_t next = i + 1;
+    while (next < ranges.size() && ranges[next]->base == end) {
+      end += ranges[next]->reserved;
+      next++;
+    }
+    // A failure leaves the span mapped (placeholder memory, reachable by no
+    // one), as a failed munmap in a finalizer always did.
+    munmap(start, static_cast<size_t>(end - start));
+    for (; i < next; i++) {
+      GiveRange();
+      delete ranges[i];
+    }
+  }
+}
+
+// ReleaseRange() for a finalizer: the munmap may wait for FlushReleases().
+void ReleaseSoon(napi_env env, Range* range) {
+  AdjustExternal(env, range->owner == nullptr ? -RetiredCost() : -RangeCost());
+  ReleaseQueue& queue = t_releases;
+  if (range->reserved == 0 || queue.closing || queue.turn == nullptr ||
+      queue.env != env) {
+    UnmapRange(range);
+    return;
+  }
+  range->next_released = queue.head;
+  queue.head = range;
+  if (++queue.count >= kMaxQueued) {
+    FlushReleases();
+    return;
+  }
+  if (queue.scheduled) return;
+  if (napi_call_threadsafe_function(queue.turn, nullptr,
+                                    napi_tsfn_nonblocking) == napi_ok) {
+    queue.scheduled = true;
+  } else {
+    FlushReleases();  // no later turn (the environment is closing)
+  }
+}
+
+// The thread-safe function's call, on a later turn (env is null while it is
+// being torn down: the munmaps need none).
+void FlushOnTurn(napi_env, napi_value, void*, void*) { FlushReleases(); }
+
+// The thread-safe function is gone (the environment shuts down).
+void TurnGone(napi_env, void*, void*) {
+  t_releases.turn = nullptr;
+  t_releases.closing = true;
+  FlushReleases();
+}
+
+// The environment shuts down: what is queued goes now, and what follows at once.
+void ReleasesClosing(void*) {
+  t_releases.closing = true;
+  FlushReleases();
+}
+
+// Sets up the queue for this thread's environment, once per environment.
+void InitReleases(napi_env env) {
+  ReleaseQueue& queue = t_releases;
+  if (queue.env == env && !queue.closing) return;
+  FlushReleases();  // a previous environment's, had it left any
+  queue = {nullptr, 0, env, nullptr, false, false};
+  if (napi_add_env_cleanup_hook(env, ReleasesClosing, nullptr) != napi_ok) {
+    queue.closing = true;  // no word of the shutdown: never queue
+    return;
+  }
+  napi_value name;
+  napi_threadsafe_function turn;
+  if (napi_create_string_utf8(env, "kmmap:release", NAPI_AUTO_LENGTH,
+                              &name) != napi_ok ||
+      napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1,
+                                      nullptr, TurnGone, nullptr, FlushOnTurn,
+                                      &turn) != napi_ok) {
+    return;  // no later turns to be had: ranges are munmapped at once
+  }
+  // It must not keep the process alive.
+  if (napi_unref_threadsafe_function(env, turn) != napi_ok) {
+    napi_release_threadsafe_function(turn, napi_tsfn_abort);
+    return;
+  }
+  queue.turn = turn;
 }
 
 void CloseOwnedFd(napi_env env, LiveMapping* mapping) {
@@ -227,12 +370,12 @@ void Settle(napi_env env, Range* range) {
   if (range->pending > 0) return;
   LiveMapping* mapping = range->owner;
   if (mapping == nullptr) {
-    ReleaseRange(env, range);
+    ReleaseSoon(env, range);
     return;
   }
   if (mapping->handle_alive) return;
   mapping->range = nullptr;
-  ReleaseRange(env, range);
+  ReleaseSoon(env, range);
   CloseOwnedFd(env, mapping);
   delete mapping;
 }
@@ -825,6 +968,7 @@ bool ReadMappingRange(const Napi::CallbackInfo& info, MappingRange* range) {
 }
 
 void InitMapping(Napi::Env env, Napi::Object exports) {
+  InitReleases(env);
   exports.Set("map", Napi::Function::New(env, Map, "map"));
   exports.Set("view", Napi::Function::New(env, ViewOf, "view"));
   exports.Set("unmap", Napi::Function::New(env, Unmap, "unmap"));
