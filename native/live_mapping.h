@@ -18,7 +18,9 @@
 //     replaces the memory with private anonymous memory (mmap MAP_FIXED): a
 //     late reader sees zeros, a late writer writes into memory that never
 //     reaches the file. The Range is retired, and munmapped when its last
-//     view is gone.
+//     view is gone (queued by the finalizer and munmapped with its
+//     neighbours on the next turn: mapping.cc, "Releasing ranges in
+//     batches").
 //   - resize() keeps the old range's pages where they are for pending views
 //     (growing in place, or mapping the pages again elsewhere and retiring
 //     the old range the same way; shrinking replaces only the tail). Where
