@@ -66,6 +66,12 @@ export interface NativeBinding {
   pagemapScan(fd: number, start: bigint, end: bigint, returnMask: number, out: BigUint64Array): { regions: number; walkEnd: bigint };
   /** ioctl(2) with `arg` (or NULL) as the argument pointer. */
   ioctl(fd: number, request: number, arg: Uint8Array | null): number;
+  /**
+   * From now on, a range released by a finalizer is munmapped with its
+   * neighbours on a later turn of the event loop instead of at once; false
+   * if the runtime gave no way to run later. Once per environment.
+   */
+  batchReleases(): boolean;
 }
 
 // node-gyp-build finds build/Release or a prebuild for this platform.
@@ -111,3 +117,8 @@ function wrap(raw: NativeBinding): NativeBinding {
 }
 
 export const native: NativeBinding = wrap(load(path.join(__dirname, '..')));
+
+// Batched releases (native/mapping.cc) on Node, where they are measured and
+// tested; Deno and Bun, which also set process.versions.node, keep releasing
+// each range at once.
+if (process.versions.deno === undefined && process.versions.bun === undefined) native.batchReleases();

@@ -967,8 +967,20 @@ bool ReadMappingRange(const Napi::CallbackInfo& info, MappingRange* range) {
   return false;
 }
 
+// batchReleases() -> whether finalizers' ranges are now munmapped in
+// batches on a later turn (see "Releasing ranges in batches"). lib/ asks on
+// Node only: the turn is a thread-safe function of Node's event loop, and
+// Deno's and Bun's Node-API run finalizers and thread-safe functions on
+// terms of their own (Deno may free a backing store from another thread),
+// where ranges keep being munmapped one by one, at once.
+Napi::Value BatchReleases(const Napi::CallbackInfo& info) {
+  InitReleases(info.Env());
+  return Napi::Boolean::New(info.Env(), t_releases.turn != nullptr);
+}
+
 void InitMapping(Napi::Env env, Napi::Object exports) {
-  InitReleases(env);
+  exports.Set("batchReleases",
+              Napi::Function::New(env, BatchReleases, "batchReleases"));
   exports.Set("map", Napi::Function::New(env, Map, "map"));
   exports.Set("view", Napi::Function::New(env, ViewOf, "view"));
   exports.Set("unmap", Napi::Function::New(env, Unmap, "unmap"));
