@@ -217,10 +217,15 @@ int UnmapRange(Range* range) {
   return err;
 }
 
+// Takes a range that is being released off V8's external memory.
+void Unaccount(napi_env env, const Range* range) {
+  AdjustExternal(env, range->owner == nullptr ? -RetiredCost() : -RangeCost());
+}
+
 // Returns munmap's errno, or 0. Either way the range is gone from kmmap's
 // books: nothing may reach it again.
 int ReleaseRange(napi_env env, Range* range) {
-  AdjustExternal(env, range->owner == nullptr ? -RetiredCost() : -RangeCost());
+  Unaccount(env, range);
   return UnmapRange(range);
 }
 
@@ -259,7 +264,6 @@ thread_local ReleaseQueue t_releases{nullptr, 0, nullptr, nullptr, false, false}
 // munmaps every queued range, one system call per run of neighbours.
 void FlushReleases() {
   ReleaseQueue& queue = t_releases;
-  queue.scheduled = false;
   if (queue.head == nullptr) return;
   std::vector<Range*> ranges;
   ranges.reserve(queue.count);
@@ -290,7 +294,7 @@ void FlushReleases() {
 
 // ReleaseRange() for a finalizer: the munmap may wait for FlushReleases().
 void ReleaseSoon(napi_env env, Range* range) {
-  AdjustExternal(env, range->owner == nullptr ? -RetiredCost() : -RangeCost());
+  Unaccount(env, range);
   ReleaseQueue& queue = t_releases;
   if (range->reserved == 0 || queue.closing || queue.turn == nullptr ||
       queue.env != env) {
@@ -314,7 +318,11 @@ void ReleaseSoon(napi_env env, Range* range) {
 
 // The thread-safe function's call, on a later turn (env is null while it is
 // being torn down: the munmaps need none).
-void FlushOnTurn(napi_env, napi_value, void*, void*) { FlushReleases(); }
+// Ranges queued after a flush by map() wait for this same call.
+void FlushOnTurn(napi_env, napi_value, void*, void*) {
+  t_releases.scheduled = false;
+  FlushReleases();
+}
 
 // The thread-safe function is gone (the environment shuts down).
 void TurnGone(napi_env, void*, void*) {
